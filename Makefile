@@ -1,0 +1,27 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+# Both create (or reuse) the virtual environment in $(VENV).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.zoo-installed
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Train the main job on the embedded data set (offline, a few minutes on 2 CPU cores).
+demo: $(STAMP)
+	$(PY) -m zoo.fit --model cgan --trainer.max_steps 1500
+
+## Run the whole test suite offline.
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf runs lightning_logs .pytest_cache

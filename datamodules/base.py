@@ -1,0 +1,330 @@
+"""Shared pieces of the in-memory image DataModules.
+
+Every data set here fits in RAM as a uint8 tensor ``(N, C, H, W)``.  Samples are
+converted on the fly to float32 in ``[-1, 1]`` (``x / 127.5 - 1``), the range of a
+``tanh`` generator, and batches are ``(images, labels)`` with images
+``(B, C, H, W)`` float32 and labels ``(B,)`` int64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+"""The split names accepted by :meth:`ImageDataModule.split_dataset`."""
+
+_RESIZE_CHUNK = 4096  # images resized per interpolate call (bounds float memory)
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set's files are missing (and could not be downloaded).
+
+    The message names the data set, the missing files, the folder they belong in
+    and where to download them.  Build one with :meth:`for_files`.
+    """
+
+    @classmethod
+    def for_files(
+        cls,
+        dataset: str,
+        folder: str | Path,
+        missing: Iterable[str],
+        urls: Iterable[str],
+        *,
+        hint: str = "",
+        download: bool = False,
+        cause: BaseException | None = None,
+    ) -> "DataNotFoundError":
+        """Compose the single, complete error message.
+
+        Args:
+            dataset: Human name of the data set, e.g. ``"MNIST"``.
+            folder: The exact folder the files must be in.
+            missing: The missing file names.
+            urls: Where to download them.
+            hint: An extra sentence on how to lay the files out.
+            download: Whether automatic download was enabled.
+            cause: The exception of a failed automatic download, if any.
+        """
+        missing = list(missing)
+        lines = [
+            f"{dataset} data not found: missing {', '.join(missing)} in {folder}",
+            f"Put the files in {folder}",
+        ]
+        if hint:
+            lines.append(hint)
+        lines.append("Download from:")
+        lines.extend(f"  {url}" for url in urls)
+        if cause is not None:
+            lines.append(f"Automatic download failed: {type(cause).__name__}: {cause}")
+        elif download:
+            lines.append("prepare_data() downloads them (download=True); the Trainer calls it before setup().")
+        else:
+            lines.append("Automatic download is off (download=False).")
+        err = cls("\n".join(lines))
+        err.dataset, err.folder, err.missing = dataset, Path(folder), missing
+        return err
+
+
+def to_image_tensor(images: np.ndarray | Tensor, image_size: int | None = None) -> Tensor:
+    """Convert uint8 images to a contiguous uint8 tensor ``(N, C, H, W)``.
+
+    Args:
+        images: uint8 array ``(N, H, W)`` (grey) or ``(N, H, W, C)`` (channels last).
+        image_size: Output height and width; the images are resized (bilinear,
+            antialiased, rounded back to uint8) only when their size differs.
+            ``None`` keeps the native size.
+    """
+    tensor = torch.as_tensor(np.asarray(images))
+    if tensor.dtype != torch.uint8:
+        raise TypeError(f"images must be uint8, got {tensor.dtype}")
+    if tensor.ndim == 3:
+        tensor = tensor.unsqueeze(1)
+    elif tensor.ndim == 4:
+        tensor = tensor.permute(0, 3, 1, 2)
+    else:
+        raise ValueError(f"images must be (N, H, W) or (N, H, W, C), got shape {tuple(tensor.shape)}")
+    tensor = tensor.contiguous()
+    if image_size is None or tuple(tensor.shape[-2:]) == (image_size, image_size):
+        return tensor
+    if image_size < 1:
+        raise ValueError(f"image_size must be >= 1, got {image_size}")
+    out = torch.empty((*tensor.shape[:2], image_size, image_size), dtype=torch.uint8)
+    for start in range(0, len(tensor), _RESIZE_CHUNK):
+        chunk = tensor[start : start + _RESIZE_CHUNK].float()
+        resized = F.interpolate(
+            chunk, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True
+        )
+        out[start : start + len(chunk)] = resized.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def split_off(num: int, val_size: int, seed: int) -> tuple[Tensor, Tensor]:
+    """Sorted ``(train_indices, val_indices)``: ``val_size`` of ``range(num)`` drawn with ``seed``."""
+    if not 0 <= val_size < num:
+        raise ValueError(f"val_size must be in [0, {num}) for {num} training images, got {val_size}")
+    perm = torch.randperm(num, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:].sort().values, perm[:val_size].sort().values
+
+
+class ImageTensorDataset(Dataset):
+    """Labelled uint8 images held in memory, served as float32 in ``[-1, 1]``.
+
+    Args:
+        images: uint8 tensor ``(N, C, H, W)``.
+        labels: int64 tensor ``(N,)``.
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor) -> None:
+        if images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        if labels.shape != (len(images),):
+            raise ValueError(f"labels must have shape ({len(images)},), got {tuple(labels.shape)}")
+        self.images = images
+        self.labels = labels.to(torch.int64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return normalize(self.images[index]), self.labels[index]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Tensor, Tensor]]:
+        """Batched fetch used by ``DataLoader``: one indexing op instead of one per sample."""
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return list(zip(normalize(self.images[idx]).unbind(0), self.labels[idx].unbind(0)))
+
+
+class RandomHorizontalFlip(Dataset):
+    """Wraps an ``(image, label)`` data set and mirrors each image left-right with probability ``p``."""
+
+    def __init__(self, dataset: Dataset, p: float = 0.5) -> None:
+        self.dataset = dataset
+        self.p = p
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        image, label = self.dataset[index]
+        if torch.rand(()) < self.p:
+            image = image.flip(-1)
+        return image, label
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Tensor, Tensor]]:
+        """Batched fetch: flips are still decided per sample."""
+        if hasattr(self.dataset, "__getitems__"):
+            samples = self.dataset.__getitems__(indices)
+        else:
+            samples = [self.dataset[i] for i in indices]
+        flips = (torch.rand(len(samples)) < self.p).tolist()
+        return [(img.flip(-1) if f else img, lab) for (img, lab), f in zip(samples, flips)]
+
+
+def normalize(images: Tensor) -> Tensor:
+    """uint8 ``[0, 255]`` -> float32 ``[-1, 1]`` (``x / 127.5 - 1``)."""
+    return images.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+class ImageDataModule(pl.LightningDataModule):
+    """Base class of the in-memory labelled image DataModules.
+
+    Subclasses set ``image_size``/``channels``/``num_classes`` in ``__init__`` and
+    implement :meth:`load_splits`; everything else (caching, loaders, splits) is here.
+
+    Args:
+        batch_size: Images per batch (all loaders).
+        num_workers: DataLoader worker processes.  The data is in memory, so the
+            default 0 (load in the main process) is usually fastest.
+        pin_memory: Page-lock batches for faster GPU copies; ``None`` means
+            "when CUDA is available".
+        persistent_workers: Keep workers alive between epochs; ``None`` means
+            ``num_workers > 0``.
+        random_flip: Mirror training images left-right at random (never the
+            validation or test images).
+    """
+
+    channels: int = 1
+    default_class_names: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
+        *,
+        random_flip: bool = False,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers=True needs num_workers > 0 (got num_workers=0)")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers
+        self.random_flip = random_flip
+        self.image_size: int = 32
+        self._num_classes: int | None = None
+        self._class_names: list[str] | None = None
+        self._datasets: dict[str, ImageTensorDataset] | None = None
+
+    # -- what the model needs to know before any data is loaded -----------------------
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of the images in a batch; known right after ``__init__``."""
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """Same as :attr:`image_shape` (the Lightning convention)."""
+        return self.image_shape
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of label classes (``None`` for unlabelled data); known right after ``__init__``."""
+        return self._num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        """Human-readable name of each class index."""
+        if self._class_names is not None:
+            return list(self._class_names)
+        return list(self.default_class_names)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """Subclasses: return ``{split: (uint8 images (N, C, H, W), int64 labels (N,))}`` for all splits."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load all splits into memory once (later calls are no-ops)."""
+        if self._datasets is not None:
+            return
+        splits = self.load_splits()
+        datasets = {}
+        for split in SPLITS:
+            images, labels = splits[split]
+            if tuple(images.shape[1:]) != self.image_shape:
+                raise RuntimeError(f"{split} images have shape {tuple(images.shape[1:])}, expected {self.image_shape}")
+            datasets[split] = ImageTensorDataset(images, labels)
+        self._datasets = datasets
+
+    def split_dataset(self, split: str, augment: bool = False) -> Dataset:
+        """The ``"train"``, ``"val"`` or ``"test"`` data set (loaded on first use).
+
+        Items are ``(image float32 (C, H, W) in [-1, 1], label int64)``.  With
+        ``augment=True`` the training split gets the random flip when enabled.
+        """
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+        if self._datasets is None:
+            self.setup()
+        assert self._datasets is not None
+        dataset: Dataset = self._datasets[split]
+        if augment and split == "train" and self.random_flip:
+            dataset = RandomHorizontalFlip(dataset)
+        return dataset
+
+    # -- loaders ----------------------------------------------------------------------
+
+    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
+        persistent = self.num_workers > 0 if self.persistent_workers is None else self.persistent_workers
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=train,
+            drop_last=train,
+            num_workers=self.num_workers,
+            pin_memory=pin,
+            persistent_workers=persistent,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches (random flip when enabled); the last partial batch is dropped."""
+        dataset = self.split_dataset("train", augment=True)
+        if len(dataset) < self.batch_size:  # type: ignore[arg-type]
+            raise ValueError(
+                f"batch_size {self.batch_size} is larger than the {len(dataset)} training images "  # type: ignore[arg-type]
+                f"of {type(self).__name__}; with drop_last there would be no batch"
+            )
+        return self._loader(dataset, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches in a fixed order, none dropped."""
+        return self._loader(self.split_dataset("val"), train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches in a fixed order, none dropped."""
+        return self._loader(self.split_dataset("test"), train=False)
+
+    def __repr__(self) -> str:
+        hp: dict[str, Any] = dict(self.hparams) if self.hparams else {}
+        args = ", ".join(f"{k}={v!r}" for k, v in hp.items())
+        return f"{type(self).__name__}({args})"
+
+    # LightningDataModule.__str__ builds every loader (loading, even downloading, data): keep printing cheap.
+    __str__ = __repr__
+
+
+def check_image_size(image_size: int) -> int:
+    """Validate an ``image_size`` argument."""
+    if image_size < 1:
+        raise ValueError(f"image_size must be >= 1, got {image_size}")
+    return image_size

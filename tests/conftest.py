@@ -1,0 +1,40 @@
+"""Shared fixtures: run ``zoo.fit`` in-process inside a temporary directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+@pytest.fixture(autouse=True)
+def _offline_and_quiet(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+
+
+@pytest.fixture
+def fit(tmp_path, monkeypatch):
+    """``fit(*args)`` runs ``python -m zoo.fit ARGS`` in-process with runs under ``tmp_path/runs``."""
+    from zoo.fit import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str):
+        return main([*args, "--runs_dir", str(tmp_path / "runs"), *QUIET])
+
+    return run
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for ``python -m zoo.fit`` subprocesses: the repo importable, offline, quiet."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(WANDB_MODE="offline", WANDB_SILENT="true", PYTHONWARNINGS="ignore")
+    return env

@@ -1,0 +1,27 @@
+"""Callbacks used by tests through ``--trainer.callbacks`` (importable by subprocesses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+
+
+class SaveRankWeights(pl.Callback):
+    """At the end of training every rank saves its generator's state dict to ``directory/rank<R>.pt``."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        state = {
+            "generator": pl_module.generator.state_dict(),
+            "discriminator": pl_module.discriminator.state_dict(),
+            "global_step": trainer.global_step,
+            "world_size": trainer.world_size,
+            "strategy": type(trainer.strategy).__name__,
+            "find_unused_parameters": getattr(trainer.strategy, "_ddp_kwargs", {}).get("find_unused_parameters"),
+        }
+        torch.save(state, self.directory / f"rank{trainer.global_rank}.pt")

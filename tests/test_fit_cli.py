@@ -1,0 +1,182 @@
+"""``python -m zoo.fit``: names, defaults, config round-trip, run layout, resume, loading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+import zoo
+from tests.conftest import REPO, subprocess_env
+from zoo.fit import UsageError, main, resolve_names
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_registered_model_runs_fast_dev_run_on_its_default_data(fit, name):
+    cli = fit("--model", name, "--trainer.fast_dev_run", "2")
+    assert cli.trainer.global_step == 2
+
+
+def test_unknown_model_and_data_fail_at_once_naming_choices(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", "stylegan9"])
+    assert exit_info.value.code == 2
+    assert "unknown model 'stylegan9'; valid choices: cgan" in capsys.readouterr().err
+    with pytest.raises(UsageError, match=r"unknown data set 'svhn'; valid choices: cifar10, digits, mnist"):
+        resolve_names(["--model", "cgan", "--data", "svhn"])
+    with pytest.raises(UsageError, match="choose a model with --model"):
+        resolve_names([])
+
+
+def test_names_become_class_paths_and_default_data_is_filled_in():
+    args = resolve_names(["--model", "cgan"])
+    assert args == ["--model", "zoo.models.cgan.CGAN", "--data", "datamodules.digits.DigitsDataModule"]
+    args = resolve_names(["--model=cgan", "--data=mnist"])
+    assert args == ["--model=zoo.models.cgan.CGAN", "--data=datamodules.mnist.MNISTDataModule"]
+
+
+def test_help_lists_models_and_data_sets():
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo.fit", "--help"], capture_output=True, text=True, env=subprocess_env(),
+        cwd=REPO, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "cgan" in text and "digits, mnist, cifar10" in text.replace("cifar10, digits, mnist", "digits, mnist, cifar10")
+    assert "--trainer.max_steps" in text and "--ckpt_path" in text
+
+
+def test_run_directory_layout_and_last_line(fit, tmp_path, capsys):
+    cli = fit("--model", "cgan", "--trainer.max_steps", "4", "--samples.every_n_steps", "2",
+              "--trainer.log_every_n_steps", "2",
+              "--model.generator_channels", "8", "--model.discriminator_channels", "8")
+    run = tmp_path / "runs" / "cgan" / "digits" / "version_0"
+    assert cli.trainer.log_dir == str(run)
+    assert (run / "config.yaml").is_file() and (run / "metrics.csv").is_file()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"run directory: {run}"
+    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"step", "train/d_loss", "train/g_loss"} <= set(header)
+    # linked from the DataModule, recorded with the checkpoint
+    assert tuple(cli.model.hparams.image_shape) == (1, 32, 32) and cli.model.hparams.num_classes == 10
+
+
+def test_print_config_round_trips_through_config(tmp_path, fit):
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo.fit", "--model", "cgan", "--model.latent_dim", "12", "--trainer.max_steps", "3",
+         "--print_config"],
+        capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    config = yaml.safe_load(out.stdout)
+    assert config["model"]["class_path"] == "zoo.models.cgan.CGAN"
+    assert config["model"]["init_args"]["latent_dim"] == 12
+    assert config["data"]["class_path"] == "datamodules.digits.DigitsDataModule"
+    path = tmp_path / "run.yaml"
+    path.write_text(out.stdout)
+    cli = fit("--config", str(path), "--model.generator_channels", "8", "--model.discriminator_channels", "8")
+    assert cli.model.hparams.latent_dim == 12 and cli.trainer.global_step == 3
+
+
+def test_resume_with_ckpt_path_last_continues_from_step_k(fit, tmp_path):
+    tiny = ["--model", "cgan", "--model.generator_channels", "8", "--model.discriminator_channels", "8",
+            "--model.ema_decay", "0.9", "--seed_everything", "1"]
+    first = fit(*tiny, "--trainer.max_steps", "6")
+    ckpt = torch.load(tmp_path / "runs/cgan/digits/version_0/checkpoints/last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 6
+    resumed = fit(*tiny, "--trainer.max_steps", "10", "--ckpt_path", "last")
+    assert resumed.trainer.log_dir == first.trainer.log_dir  # same run directory
+    assert resumed.trainer.global_step == 10
+    # optimizer state restored: Adam's step count continued from 6 to 10
+    assert resumed.trainer.optimizers[0].state_dict()["state"][0]["step"].item() == 10
+    assert resumed.trainer.optimizers[1].state_dict()["state"][0]["step"].item() == 10
+    steps = [int(line.split(",")[1]) for line in (tmp_path / "runs/cgan/digits/version_0/metrics.csv")
+             .read_text().splitlines()[1:] if line.split(",")[1]]
+    assert steps == sorted(steps)
+
+
+def test_resume_restores_weights_ema_and_counters_exactly(tmp_path):
+    """The state right after restoring equals the state that was saved."""
+    import lightning.pytorch as pl
+
+    from datamodules import DigitsDataModule
+    from zoo.models import CGAN
+
+    class Capture(pl.Callback):
+        def on_train_start(self, trainer, module):
+            self.step = trainer.global_step
+            self.state = {k: v.clone() for k, v in module.state_dict().items()}
+            self.adam = trainer.optimizers[0].state_dict()["state"][0]["exp_avg"].clone()
+
+    kwargs = dict(latent_dim=8, generator_channels=8, discriminator_channels=8, ema_decay=0.9)
+    trainer = pl.Trainer(max_steps=4, default_root_dir=tmp_path, logger=False, enable_progress_bar=False)
+    model = CGAN(**kwargs)
+    trainer.fit(model, datamodule=DigitsDataModule(batch_size=16))
+    path = tmp_path / "k.ckpt"
+    trainer.save_checkpoint(path)
+    saved = {k: v.clone() for k, v in model.state_dict().items()}
+    saved_adam = trainer.optimizers[0].state_dict()["state"][0]["exp_avg"].clone()
+
+    capture = Capture()
+    trainer = pl.Trainer(max_steps=5, logger=False, enable_progress_bar=False, callbacks=[capture],
+                         enable_checkpointing=False)
+    trainer.fit(CGAN(**kwargs), datamodule=DigitsDataModule(batch_size=16), ckpt_path=path)
+    assert capture.step == 4 and trainer.global_step == 5
+    assert torch.equal(capture.adam, saved_adam)
+    for key, value in saved.items():
+        assert torch.equal(capture.state[key], value), key
+    assert any(k.startswith("generator_ema.") for k in saved)
+
+
+def test_resume_without_a_previous_run_is_a_clear_error(fit):
+    with pytest.raises(UsageError, match="no checkpoint to resume under"):
+        fit("--model", "cgan", "--ckpt_path", "last")
+
+
+def test_zoo_load_reproduces_samples_for_the_same_noise(fit, tmp_path):
+    cli = fit("--model", "cgan", "--trainer.max_steps", "3", "--model.generator_channels", "8",
+              "--model.discriminator_channels", "8")
+    trained = cli.model.eval()
+    loaded = zoo.load(tmp_path / "runs/cgan/digits/version_0/checkpoints/last.ckpt")
+    assert type(loaded) is type(trained) and not loaded.training
+    z, labels = torch.randn(16, trained.hparams.latent_dim), torch.arange(16) % 10
+    assert torch.allclose(loaded.sample(16, labels=labels, noise=z), trained.sample(16, labels=labels, noise=z))
+    assert loaded.sample(16, labels=torch.arange(16) % 10).shape == (16, 1, 32, 32)
+
+
+def test_zoo_load_errors():
+    with pytest.raises(FileNotFoundError, match="neither a checkpoint file nor a registered model"):
+        zoo.load("nowhere/at/all")
+    with pytest.raises(ValueError, match="no pretrained weights are published for 'cgan'"):
+        zoo.load("cgan")
+
+
+def test_wandb_logger_works_offline_next_to_the_csv_run_directory(fit, tmp_path):
+    pytest.importorskip("wandb")
+    cli = fit("--model", "cgan", "--trainer.max_steps", "2", "--samples.every_n_steps", "1",
+              "--model.generator_channels", "8", "--model.discriminator_channels", "8",
+              "--trainer.logger", "WandbLogger", "--trainer.logger.save_dir", str(tmp_path / "wb"),
+              "--trainer.logger.offline", "true")
+    names = [type(logger).__name__ for logger in cli.trainer.loggers]
+    assert names == ["CSVLogger", "WandbLogger"]
+    assert (tmp_path / "runs/cgan/digits/version_0/samples/step_000002.png").is_file()
+    assert list((tmp_path / "wb").rglob("*.wandb"))
+
+
+def test_tensorboard_logger_receives_sample_images(fit, tmp_path):
+    pytest.importorskip("tensorboard")
+    cli = fit("--model", "cgan", "--trainer.max_steps", "2", "--samples.every_n_steps", "1",
+              "--model.generator_channels", "8", "--model.discriminator_channels", "8",
+              "--trainer.logger", "TensorBoardLogger", "--trainer.logger.save_dir", str(tmp_path / "tb"))
+    assert [type(logger).__name__ for logger in cli.trainer.loggers] == ["CSVLogger", "TensorBoardLogger"]
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+
+
+def test_precision_flag_is_honoured(fit):
+    cli = fit("--model", "cgan", "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed",
+              "--model.generator_channels", "8", "--model.discriminator_channels", "8")
+    assert cli.trainer.precision == "bf16-mixed" and cli.trainer.global_step == 2

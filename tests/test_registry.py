@@ -1,0 +1,37 @@
+import pytest
+
+import zoo
+from zoo.models.base import GANModule
+from zoo.registry import MODELS, Registry, UnknownNameError
+
+
+def test_list_models_has_cgan_and_wildcards():
+    assert "cgan" in zoo.list_models()
+    assert zoo.list_models("c*") == [n for n in zoo.list_models() if n.startswith("c")]
+    assert zoo.list_models("nothing*") == []
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_model_builds_from_its_name(name):
+    model = zoo.create_model(name, image_shape=(1, 32, 32), num_classes=10)
+    assert isinstance(model, GANModule)
+    assert MODELS.entry(name).meta["default_data"]
+
+
+def test_unknown_name_lists_valid_choices():
+    with pytest.raises(UnknownNameError, match=r"unknown model 'nope'; valid choices: .*cgan"):
+        zoo.create_model("nope")
+
+
+def test_duplicate_and_bad_names_are_errors():
+    registry = Registry("thing")
+
+    @registry.register("a")
+    class A:
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("a")(A)
+    with pytest.raises(ValueError, match="lowercase"):
+        registry.register("BadName")
+    assert registry.find_class(type("B", (A,), {})).name == "a"

@@ -1,0 +1,69 @@
+"""``SampleGrid``: write a PNG grid of samples from fixed noise every N iterations.
+
+The grid comes from the model's ``sample_grid()`` (one row per class for the
+conditional models), so consecutive grids are directly comparable. Files land
+in ``<run dir>/samples/step_000500.png``; the same image is sent to a
+TensorBoard or Weights & Biases logger when one is attached. Only rank 0
+writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torchvision.utils import make_grid, save_image
+
+
+class SampleGrid(pl.Callback):
+    """Save a sample grid every ``every_n_steps`` iterations and at the end of training.
+
+    Args:
+        every_n_steps: interval in training iterations (``trainer.global_step``,
+            i.e. generator updates; see ``docs/architecture.md``). 0 disables
+            the periodic grids.
+        at_train_end: also write a final grid when training stops.
+    """
+
+    def __init__(self, every_n_steps: int = 500, at_train_end: bool = True) -> None:
+        if every_n_steps < 0:
+            raise ValueError(f"every_n_steps must be >= 0, got {every_n_steps}")
+        self.every_n_steps = every_n_steps
+        self.at_train_end = at_train_end
+        self._last_step = -1
+        self.last_path: Path | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        step = trainer.global_step
+        if self.every_n_steps and step > 0 and step % self.every_n_steps == 0 and step != self._last_step:
+            self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.at_train_end and trainer.global_step != self._last_step:
+            self.write(trainer, pl_module)
+
+    @staticmethod
+    def directory(trainer: pl.Trainer) -> Path:
+        return Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path | None:
+        """Render the grid at the current step; returns the PNG path on rank 0."""
+        step = trainer.global_step
+        self._last_step = step
+        directory = self.directory(trainer)  # log_dir is broadcast: call it on every rank
+        if not trainer.is_global_zero:
+            return None
+        images, nrow = pl_module.sample_grid()
+        grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"step_{step:06d}.png"
+        save_image(grid, path)
+        self.last_path = path
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("samples", grid, global_step=step)
+            elif isinstance(logger, WandbLogger):
+                logger.log_image(key="samples", images=[str(path)], step=step)
+        return path

@@ -1,0 +1,40 @@
+"""Load a trained module from a checkpoint written by ``zoo.fit`` (no training code runs).
+
+Checkpoints carry everything needed: the model's constructor arguments
+(``hyper_parameters``) and, under the ``"zoo"`` key, the registered name and
+class path. Loading uses ``torch.load(weights_only=True)``, so a checkpoint
+cannot execute code, and only registered model classes are instantiated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo.registry import MODELS, list_models
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
+    """Rebuild the :class:`~zoo.models.base.GANModule` saved at ``path``, in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}")
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    meta = checkpoint.get("zoo")
+    if not meta:
+        raise ValueError(f"{path} was not written by zoo.fit (no 'zoo' entry); keys: {sorted(checkpoint)}")
+    list_models()  # import the built-in models
+    name = meta["name"]
+    if name not in MODELS or MODELS.entry(name).class_path != meta["class_path"]:
+        raise ValueError(
+            f"{path} holds model {name!r} ({meta['class_path']}), which is not registered; "
+            f"registered models: {', '.join(list_models())}"
+        )
+    hparams: dict[str, Any] = {
+        k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if not k.startswith("_")
+    }
+    module = MODELS.get(name)(**hparams)
+    module.load_state_dict(checkpoint["state_dict"])
+    return module.to(map_location).eval()

@@ -1,0 +1,234 @@
+"""``python -m zoo.fit``: train a registered model on a registered data set.
+
+    python -m zoo.fit --model cgan                      # embedded digits, offline
+    python -m zoo.fit --model cgan --data mnist --trainer.max_steps 20000
+    python -m zoo.fit --model cgan --print_config > run.yaml
+    python -m zoo.fit --config run.yaml
+    python -m zoo.fit --model cgan --ckpt_path last     # resume the latest run
+
+This is Lightning's ``LightningCLI`` (fit only): every model and DataModule
+constructor argument is a flag (``--model.lr``, ``--data.batch_size``), every
+Trainer argument too (``--trainer.max_steps``, ``--trainer.devices``, ...).
+``--model`` and ``--data`` take registered names (``zoo.list_models()``,
+``datamodules.list_datamodules()``) or class paths. The DataModule's
+``image_shape`` and ``num_classes`` are linked into the model.
+
+A step is one training iteration (one generator update) everywhere: see
+``docs/architecture.md``. Outputs go to ``runs/<model>/<data>/version_N/``
+(``config.yaml``, ``metrics.csv``, ``checkpoints/``, ``samples/``); the last
+line printed is that directory.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.strategies import DDPStrategy
+
+import datamodules
+from datamodules import DATAMODULES
+from zoo.callbacks import SampleGrid
+from zoo.models.base import GANModule
+from zoo.registry import MODELS, UnknownNameError, list_models
+from zoo.strategies import GANDDPStrategy
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "max_steps": 2000,
+    "log_every_n_steps": 10,
+}
+
+
+# Lightning warnings that say nothing useful about a GAN run of this CLI.
+NOISY_WARNINGS = (
+    ".*does not have many workers.*",  # the built-in data sets live in memory
+    ".*Experiment logs directory .* exists and is not empty.*",  # resuming into the same run
+    ".*LightningCLI's args parameter is intended.*",  # we pass rewritten args on purpose
+    ".*val_dataloader.*but have no `validation_step`.*",
+    ".*smaller than the logging interval.*",
+    ".*treespec, LeafSpec.*",
+)
+
+
+class UsageError(Exception):
+    """A bad command line (unknown model or data set, nothing to resume, ...)."""
+
+
+def _flag_value(args: list[str], flag: str) -> tuple[int, str] | None:
+    """Index and value of ``--flag VALUE`` or ``--flag=VALUE`` in ``args``."""
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return i, args[i + 1]
+        if arg.startswith(flag + "="):
+            return i, arg.split("=", 1)[1]
+    return None
+
+
+def _set_flag(args: list[str], flag: str, value: str) -> list[str]:
+    found = _flag_value(args, flag)
+    if found is None:
+        return [*args, flag, value]
+    i, _ = found
+    if args[i] == flag:
+        return [*args[:i], flag, value, *args[i + 2 :]]
+    return [*args[:i], f"{flag}={value}", *args[i + 1 :]]
+
+
+def resolve_names(args: Sequence[str]) -> list[str]:
+    """Rewrite ``--model cgan`` / ``--data mnist`` into class paths.
+
+    Without ``--data`` (and without ``--config``), the model's default data set
+    is used. Unknown names raise :class:`UsageError` listing the valid choices.
+    """
+    args = list(args)
+    if any(a in ("-h", "--help") for a in args) and _flag_value(args, "--model") is None:
+        return args
+    has_config = _flag_value(args, "--config") is not None
+    model = _flag_value(args, "--model")
+    if model is None and not has_config and "--print_config" not in " ".join(args):
+        raise UsageError(f"choose a model with --model; valid choices: {', '.join(list_models())}")
+    model_name = None
+    if model is not None:
+        model_name = model[1]
+        if "." not in model_name and not model_name.endswith((".yaml", ".yml")):
+            try:
+                args = _set_flag(args, "--model", MODELS.entry(model_name).class_path)
+            except UnknownNameError as err:
+                raise UsageError(str(err)) from None
+    data = _flag_value(args, "--data")
+    if data is None and model_name in MODELS and not has_config:
+        args = _set_flag(args, "--data", MODELS.entry(model_name).meta["default_data"])
+        data = _flag_value(args, "--data")
+    if data is not None and "." not in data[1]:
+        try:
+            args = _set_flag(args, "--data", DATAMODULES.entry(data[1]).class_path)
+        except UnknownNameError as err:
+            raise UsageError(str(err)) from None
+    return args
+
+
+def registered_name(registry, obj: Any) -> str:
+    """The registry name of ``obj``'s class, or its lowercased class name."""
+    entry = registry.find_class(type(obj))
+    return entry.name if entry else type(obj).__name__.lower()
+
+
+def find_last_checkpoint(run_root: Path) -> Path:
+    """``last.ckpt`` of the newest ``version_N`` under ``run_root``."""
+    candidates = sorted(
+        run_root.glob("version_*/checkpoints/last.ckpt"),
+        key=lambda p: int(re.sub(r"\D", "", p.parent.parent.name) or -1),
+    )
+    if not candidates:
+        raise UsageError(f"--ckpt_path last: no checkpoint to resume under {run_root}/version_*/checkpoints/")
+    return candidates[-1]
+
+
+class ZooCLI(LightningCLI):
+    """LightningCLI for GAN modules: names, run directories, DDP and resume handled."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--ckpt_path", type=str | None, default=None,
+                            help="Checkpoint to resume from; 'last' resumes the newest run of this model and data.")
+        parser.add_argument("--runs_dir", type=str, default="runs",
+                            help="Root of the run directories runs/<model>/<data>/version_N.")
+        parser.add_lightning_class_args(SampleGrid, "samples")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.filename": "step_{step:06d}",
+                "checkpoint.save_last": True,
+                "checkpoint.every_n_train_steps": 500,
+                "checkpoint.auto_insert_metric_name": False,
+            }
+        )
+        parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+
+    def instantiate_trainer(self, **kwargs: Any):
+        model_name = registered_name(MODELS, self.model)
+        data_name = registered_name(DATAMODULES, self.datamodule)
+        run_root = Path(self.config.runs_dir) / model_name / data_name
+        version = None
+        if self.config.ckpt_path == "last":
+            last = find_last_checkpoint(run_root)
+            self.config.ckpt_path = str(last)
+            version = last.parent.parent.name  # resume inside the same run directory
+        trainer_config = self._get(self.config_init, "trainer", default={})
+        kwargs.setdefault("logger", self._loggers(trainer_config.get("logger"), run_root, version))
+        kwargs.setdefault("strategy", self._strategy(trainer_config.get("strategy", "auto")))
+        kwargs.setdefault("default_root_dir", str(run_root))
+        return super().instantiate_trainer(**kwargs)
+
+    @staticmethod
+    def _loggers(user: Any, run_root: Path, version: str | None) -> Any:
+        """A CSV logger owning the run directory, first, plus any logger the user chose."""
+        if user is False:
+            return False
+        user_loggers = [] if user in (None, True) else (user if isinstance(user, list) else [user])
+        if any(isinstance(logger, CSVLogger) for logger in user_loggers):
+            return user_loggers
+        csv = CSVLogger(save_dir=str(run_root.parent), name=run_root.name, version=version)
+        return [csv, *user_loggers]
+
+    def _strategy(self, strategy: Any) -> Any:
+        """Plain ``ddp`` becomes :class:`GANDDPStrategy` for GAN modules (one DDP wrapper per network)."""
+        if not isinstance(self.model, GANModule):
+            return strategy
+        if strategy in ("ddp", "ddp_spawn"):
+            return GANDDPStrategy(start_method="spawn" if strategy == "ddp_spawn" else "popen")
+        if type(strategy) is DDPStrategy and not strategy._ddp_kwargs.get("find_unused_parameters"):
+            return GANDDPStrategy(**strategy._ddp_kwargs)
+        return strategy
+
+
+def main(args: Sequence[str] | None = None) -> ZooCLI:
+    """Parse ``args`` (default: ``sys.argv[1:]``), train, and print the run directory last."""
+    args = list(sys.argv[1:] if args is None else args)
+    for noise in NOISY_WARNINGS:
+        warnings.filterwarnings("ignore", noise)
+    try:
+        args = resolve_names(args)
+    except UsageError as err:
+        sys.stderr.write(f"zoo.fit: error: {err}\n")
+        raise SystemExit(2) from None
+    cli = ZooCLI(
+        model_class=GANModule,
+        subclass_mode_model=True,
+        datamodule_class=datamodules.ImageDataModule,
+        subclass_mode_data=True,
+        trainer_defaults=TRAINER_DEFAULTS,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"description": _description()},
+        args=args,
+        run=False,
+    )
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.ckpt_path)
+    run_dir = cli.trainer.log_dir  # a collective under DDP: every rank asks
+    if cli.trainer.is_global_zero:
+        print(f"run directory: {run_dir}")
+    return cli
+
+
+def _description() -> str:
+    models = ", ".join(f"{e.name} ({e.summary})" for e in MODELS)
+    return (
+        "Train a GAN of the zoo. "
+        f"Models (--model): {models}. "
+        f"Data sets (--data): {', '.join(DATAMODULES.names())}. "
+        "A step is one training iteration (one generator update)."
+    )
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UsageError as err:  # raised after parsing, e.g. nothing to resume
+        sys.stderr.write(f"zoo.fit: error: {err}\n")
+        raise SystemExit(2) from None

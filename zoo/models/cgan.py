@@ -1,0 +1,152 @@
+"""cGAN: conditional generative adversarial nets.
+
+Mirza & Osindero, "Conditional Generative Adversarial Nets", 2014
+(arXiv:1411.1784), with the DCGAN convolutional networks of Radford et al. 2015.
+
+The generator and discriminator are both conditioned on the class label y
+(paper §3.2, Eq. 2):
+
+    min_G max_D  E_x[log D(x|y)] + E_z[log(1 - D(G(z|y)|y))]
+
+Code names -> paper symbols:
+
+* ``self.generator`` / ``self.G(z, y)``: G(z|y); z ~ N(0, I) of size ``latent_dim``.
+* ``self.discriminator`` / ``self.D(x, y)``: D(x|y), returning a logit.
+* ``d_loss``: -[log D(x|y) + log(1 - D(G(z|y)|y))] (for ``loss="bce"``).
+* ``g_loss``: -log D(G(z|y)|y), the non-saturating form of Goodfellow et al. §3.
+
+``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``);
+with WGAN-GP the critic takes ``n_critic`` steps per generator step, each on a
+fresh batch (Gulrajani et al. 2017, Algorithm 1).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from zoo.losses import get_adversarial_loss, gradient_penalty
+from zoo.models.base import GANModule
+from zoo.nn import DCGANDiscriminator, DCGANGenerator
+from zoo.registry import register_model
+
+
+@register_model("cgan", default_data="digits", summary="Conditional GAN (Mirza & Osindero 2014), DCGAN networks")
+class CGAN(GANModule):
+    """Class-conditional DCGAN: G(z, y) and D(x, y), labels embedded in both.
+
+    Args:
+        image_shape: (channels, height, width) of the images; linked from the
+            DataModule by ``zoo.fit``.
+        num_classes: number of classes y; linked from the DataModule.
+        latent_dim: size of the noise vector z.
+        generator_channels: width of G's last hidden layer (earlier ones double it).
+        discriminator_channels: width of D's first layer (later ones double it).
+        conditioning: how D sees y: ``"concat"`` (label map as an extra input
+            channel, as in the paper) or ``"projection"`` (Miyato & Koyama 2018).
+        loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
+            ``hinge`` or ``wgan-gp``.
+        discriminator_norm: ``"auto"`` is batch norm, or layer norm for
+            ``wgan-gp`` (whose per-sample penalty batch norm would break).
+        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
+        n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
+        lr: Adam learning rate of both networks (DCGAN: 2e-4).
+        betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
+        lr_decay_start: if set, both learning rates decay linearly from this
+            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
+        samples_per_class: columns of the progress grid (one row per class).
+        ema_decay: see :class:`GANModule`.
+        gradient_clip_val: see :class:`GANModule`.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 32, 32),
+        num_classes: int = 10,
+        latent_dim: int = 100,
+        generator_channels: int = 64,
+        discriminator_channels: int = 64,
+        conditioning: Literal["concat", "projection"] = "concat",
+        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
+        discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
+        gp_weight: float = 10.0,
+        n_critic: int = 1,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: int | None = None,
+        samples_per_class: int = 8,
+        ema_decay: float | None = None,
+        gradient_clip_val: float | None = None,
+    ) -> None:
+        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
+        self.save_hyperparameters()
+        if num_classes < 2:
+            raise ValueError(f"cGAN needs labelled data with num_classes >= 2, got {num_classes}")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        self.adversarial = get_adversarial_loss(loss)
+        if discriminator_norm == "auto":
+            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+        image_shape = tuple(image_shape)
+        self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
+        self.discriminator = DCGANDiscriminator(
+            image_shape, num_classes, discriminator_channels, conditioning, discriminator_norm
+        )
+        self.init_ema()
+        # Fixed noise for the progress grid: row k shows class k.
+        noise = torch.randn(samples_per_class, latent_dim, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("fixed_noise", noise.repeat(num_classes, 1))
+        self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(samples_per_class))
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
+        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
+
+    def noise(self, n: int) -> Tensor:
+        """z ~ N(0, I), shape (n, latent_dim)."""
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x, y = batch  # real images x ~ p_data(x|y) and their labels y
+        opt_g, opt_d = self.optimizers()
+
+        # (1) Update D: ascend log D(x|y) + log(1 - D(G(z|y)|y)) on a fresh noise batch.
+        with self.updating(opt_d):
+            with torch.no_grad():
+                fake = self.G(self.noise(x.size(0)), y)
+            d_loss = self.adversarial.discriminator(self.D(x, y), self.D(fake, y))
+            losses = {"d_loss": d_loss}
+            if self.adversarial.needs_gradient_penalty:
+                penalty = gradient_penalty(lambda images: self.D(images, y), x, fake)
+                d_loss = d_loss + self.hparams.gp_weight * penalty
+                losses["gradient_penalty"] = penalty
+            self.backward_step(d_loss, opt_d)
+
+        # (2) Update G every n_critic batches: descend -log D(G(z|y)|y) on a new noise batch.
+        if (batch_idx + 1) % self.hparams.n_critic == 0:
+            with self.updating(opt_g):
+                g_loss = self.adversarial.generator(self.D(self.G(self.noise(x.size(0)), y), y))
+                self.backward_step(g_loss, opt_g)
+            losses["g_loss"] = g_loss
+        self.log_losses(**losses)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: Tensor | int | None = None, noise: Tensor | None = None) -> Tensor:
+        """``n`` images G(z|y) in [-1, 1], shape (n, C, H, W), on the module's device.
+
+        ``labels``: a class index for all, a tensor of ``n`` indices, or ``None``
+        for uniformly random classes. ``noise``: optional z of shape (n, latent_dim).
+        """
+        labels = self.check_labels(labels, n, self.hparams.num_classes)
+        noise = self.noise(n) if noise is None else noise.to(self.device)
+        with self._eval_mode(self.sampling_generator) as generator:
+            return generator(noise, labels)
+
+    def sample_grid(self) -> tuple[Tensor, int]:
+        """One row per class from the fixed noise."""
+        return self.sample(len(self.fixed_labels), self.fixed_labels, self.fixed_noise), self.hparams.samples_per_class
