@@ -53,3 +53,21 @@ def test_cgan_trains_under_two_process_ddp_and_ranks_hold_identical_weights(tmp_
 def test_every_model_fast_dev_run_under_ddp(tmp_path, name):
     run_ddp(tmp_path, "--model", name, "--trainer.fast_dev_run", "2")
     assert (tmp_path / "dump/rank1.pt").is_file()
+
+
+def test_plain_ddp_strategy_is_refused_with_a_clear_message(tmp_path):
+    """Trainer(strategy=DDPStrategy()) from Python: a clear error, not DDP's unused-parameter crash."""
+    script = """
+import lightning.pytorch as pl
+from lightning.pytorch.strategies import DDPStrategy
+from datamodules import DigitsDataModule
+import zoo
+model = zoo.create_model("cgan", generator_channels=8, discriminator_channels=8)
+trainer = pl.Trainer(strategy=DDPStrategy(), devices=1, accelerator="cpu", max_steps=2, logger=False,
+                     enable_checkpointing=False, enable_progress_bar=False)
+trainer.fit(model, datamodule=DigitsDataModule())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(),
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode != 0
+    assert "Use strategy='gan_ddp'" in out.stderr and "find_unused_parameters" in out.stderr

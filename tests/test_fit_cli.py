@@ -34,6 +34,8 @@ def test_unknown_model_and_data_fail_at_once_naming_choices(capsys):
 def test_names_become_class_paths_and_default_data_is_filled_in():
     args = resolve_names(["--model", "cgan"])
     assert args == ["--model", "zoo.models.cgan.CGAN", "--data", "datamodules.digits.DigitsDataModule"]
+    args = resolve_names(["--model", "zoo.models.cgan.CGAN"])
+    assert args[-2:] == ["--data", "datamodules.digits.DigitsDataModule"]
     args = resolve_names(["--model=cgan", "--data=mnist"])
     assert args == ["--model=zoo.models.cgan.CGAN", "--data=datamodules.mnist.MNISTDataModule"]
 
@@ -85,18 +87,20 @@ def test_print_config_round_trips_through_config(tmp_path, fit):
 def test_resume_with_ckpt_path_last_continues_from_step_k(fit, tmp_path):
     tiny = ["--model", "cgan", "--model.generator_channels", "8", "--model.discriminator_channels", "8",
             "--model.ema_decay", "0.9", "--seed_everything", "1"]
-    first = fit(*tiny, "--trainer.max_steps", "6")
+    first = fit(*tiny, "--trainer.max_steps", "6", "--trainer.log_every_n_steps", "2")
     ckpt = torch.load(tmp_path / "runs/cgan/digits/version_0/checkpoints/last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 6
-    resumed = fit(*tiny, "--trainer.max_steps", "10", "--ckpt_path", "last")
+    resumed = fit(*tiny, "--trainer.max_steps", "10", "--ckpt_path", "last", "--trainer.log_every_n_steps", "2")
     assert resumed.trainer.log_dir == first.trainer.log_dir  # same run directory
     assert resumed.trainer.global_step == 10
     # optimizer state restored: Adam's step count continued from 6 to 10
     assert resumed.trainer.optimizers[0].state_dict()["state"][0]["step"].item() == 10
     assert resumed.trainer.optimizers[1].state_dict()["state"][0]["step"].item() == 10
-    steps = [int(line.split(",")[1]) for line in (tmp_path / "runs/cgan/digits/version_0/metrics.csv")
-             .read_text().splitlines()[1:] if line.split(",")[1]]
-    assert steps == sorted(steps)
+    import csv
+
+    with open(tmp_path / "runs/cgan/digits/version_0/metrics.csv") as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle)]
+    assert steps[0] < 6 < steps[-1] and steps == sorted(steps)  # the first run's rows were kept
 
 
 def test_resume_restores_weights_ema_and_counters_exactly(tmp_path):
@@ -162,7 +166,7 @@ def test_wandb_logger_works_offline_next_to_the_csv_run_directory(fit, tmp_path)
               "--trainer.logger", "WandbLogger", "--trainer.logger.save_dir", str(tmp_path / "wb"),
               "--trainer.logger.offline", "true")
     names = [type(logger).__name__ for logger in cli.trainer.loggers]
-    assert names == ["CSVLogger", "WandbLogger"]
+    assert names == ["RunCSVLogger", "WandbLogger"]
     assert (tmp_path / "runs/cgan/digits/version_0/samples/step_000002.png").is_file()
     assert list((tmp_path / "wb").rglob("*.wandb"))
 
@@ -172,7 +176,7 @@ def test_tensorboard_logger_receives_sample_images(fit, tmp_path):
     cli = fit("--model", "cgan", "--trainer.max_steps", "2", "--samples.every_n_steps", "1",
               "--model.generator_channels", "8", "--model.discriminator_channels", "8",
               "--trainer.logger", "TensorBoardLogger", "--trainer.logger.save_dir", str(tmp_path / "tb"))
-    assert [type(logger).__name__ for logger in cli.trainer.loggers] == ["CSVLogger", "TensorBoardLogger"]
+    assert [type(logger).__name__ for logger in cli.trainer.loggers] == ["RunCSVLogger", "TensorBoardLogger"]
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
 
 

@@ -5,6 +5,7 @@
     python -m zoo.fit --model cgan --print_config > run.yaml
     python -m zoo.fit --config run.yaml
     python -m zoo.fit --model cgan --ckpt_path last     # resume the latest run
+    python -m zoo.fit --model cgan --data cifar10 --metrics fid,is,kid --metrics.every_n_steps 5000
 
 This is Lightning's ``LightningCLI`` (fit only): every model and DataModule
 constructor argument is a flag (``--model.lr``, ``--data.batch_size``), every
@@ -29,12 +30,13 @@ from typing import Any, Sequence
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 import datamodules
 from datamodules import DATAMODULES
-from zoo.callbacks import SampleGrid
+from zoo.callbacks import GenerativeMetrics, SampleGrid
+from zoo.loggers import RunCSVLogger
 from zoo.models.base import GANModule
 from zoo.registry import MODELS, UnknownNameError, list_models
 from zoo.strategies import GANDDPStrategy
@@ -101,6 +103,12 @@ def resolve_names(args: Sequence[str]) -> list[str]:
                 args = _set_flag(args, "--model", MODELS.entry(model_name).class_path)
             except UnknownNameError as err:
                 raise UsageError(str(err)) from None
+    metrics = _flag_value(args, "--metrics")
+    if metrics is not None and not metrics[1].lstrip().startswith(("{", "[")):
+        i, value = metrics
+        args = [*args[:i], f"--metrics.names=[{value}]", *args[i + (1 if args[i].startswith("--metrics=") else 2):]]
+    if model_name is not None and model_name not in MODELS:
+        model_name = next((e.name for e in MODELS if e.class_path == model_name), model_name)
     data = _flag_value(args, "--data")
     if data is None and model_name in MODELS and not has_config:
         args = _set_flag(args, "--data", MODELS.entry(model_name).meta["default_data"])
@@ -140,6 +148,7 @@ class ZooCLI(LightningCLI):
                             help="Root of the run directories runs/<model>/<data>/version_N.")
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(GenerativeMetrics, "metrics")
         parser.set_defaults(
             {
                 "checkpoint.filename": "step_{step:06d}",
@@ -164,7 +173,22 @@ class ZooCLI(LightningCLI):
         kwargs.setdefault("logger", self._loggers(trainer_config.get("logger"), run_root, version))
         kwargs.setdefault("strategy", self._strategy(trainer_config.get("strategy", "auto")))
         kwargs.setdefault("default_root_dir", str(run_root))
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        self._add_best_checkpoint(trainer)
+        return trainer
+
+    def _add_best_checkpoint(self, trainer) -> None:
+        """With metrics on, also keep the checkpoint with the best first metric (``best-fid-step_N.ckpt``)."""
+        metrics = next((c for c in trainer.callbacks if isinstance(c, GenerativeMetrics)), None)
+        if metrics is None or not metrics.enabled:
+            return
+        name = metrics.names[0]
+        mode = "max" if name in ("is", "cis", "conditional_accuracy") else "min"
+        best = ModelCheckpoint(
+            monitor=f"val/{name}", mode=mode, save_top_k=1, filename=f"best-{name}-step_{{step:06d}}",
+            auto_insert_metric_name=False, every_n_train_steps=metrics.every_n_steps or None,
+        )
+        trainer.callbacks.insert(len(trainer.callbacks) - 1, best)
 
     @staticmethod
     def _loggers(user: Any, run_root: Path, version: str | None) -> Any:
@@ -174,7 +198,7 @@ class ZooCLI(LightningCLI):
         user_loggers = [] if user in (None, True) else (user if isinstance(user, list) else [user])
         if any(isinstance(logger, CSVLogger) for logger in user_loggers):
             return user_loggers
-        csv = CSVLogger(save_dir=str(run_root.parent), name=run_root.name, version=version)
+        csv = RunCSVLogger(save_dir=str(run_root.parent), name=run_root.name, version=version)
         return [csv, *user_loggers]
 
     def _strategy(self, strategy: Any) -> Any:
@@ -205,6 +229,7 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
         subclass_mode_data=True,
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,  # each model configures its own optimizers (manual optimisation)
         parser_kwargs={"description": _description()},
         args=args,
         run=False,

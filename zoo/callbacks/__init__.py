@@ -1,5 +1,6 @@
-"""Training callbacks: progress sample grids (metrics arrive in ``zoo.callbacks.metrics``)."""
+"""Training callbacks: progress sample grids and sample-quality metrics."""
 
+from zoo.callbacks.metrics import GenerativeMetrics
 from zoo.callbacks.samples import SampleGrid
 
-__all__ = ["SampleGrid"]
+__all__ = ["GenerativeMetrics", "SampleGrid"]

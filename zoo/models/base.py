@@ -198,9 +198,19 @@ class GANModule(pl.LightningModule):
             )
         return labels
 
+    def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor | None]:
+        """``n`` samples for FID / IS / KID and the labels they were conditioned on (``None`` if none)."""
+        return self.sample(n), None
+
     def sample_grid(self) -> tuple[Tensor, int]:
         """Images for the progress grid from the fixed noise and ``nrow`` for the grid."""
         raise NotImplementedError
+
+    def on_train_start(self) -> None:
+        # Lightning seeds every rank identically; give each rank its own noise stream so the
+        # ranks' generated batches differ (otherwise DDP averages gradients of identical fakes).
+        if self.trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + self.global_rank)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record which registered model this is, so ``zoo.load(path)`` needs nothing else."""
@@ -211,6 +221,14 @@ class GANModule(pl.LightningModule):
             "name": entry.name if entry else type(self).__name__.lower(),
             "class_path": f"{type(self).__module__}.{type(self).__qualname__}",
         }
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None:
+            from datamodules import DATAMODULES
+
+            data_entry = DATAMODULES.find_class(type(datamodule))
+            if data_entry is not None:  # lets zoo.evaluate rebuild the training data
+                init_args = {k: v for k, v in dict(datamodule.hparams).items() if not k.startswith("_")}
+                checkpoint["zoo"]["data"] = {"name": data_entry.name, "init_args": init_args}
 
     def on_fit_start(self) -> None:
         from lightning.pytorch.strategies import DDPStrategy

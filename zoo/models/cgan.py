@@ -147,6 +147,11 @@ class CGAN(GANModule):
         with self._eval_mode(self.sampling_generator) as generator:
             return generator(noise, labels)
 
+    def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
+        """Uniformly random classes, as the class-conditional FID / IS protocols use."""
+        labels = torch.randint(self.hparams.num_classes, (n,), device=self.device)
+        return self.sample(n, labels), labels
+
     def sample_grid(self) -> tuple[Tensor, int]:
         """One row per class from the fixed noise."""
         return self.sample(len(self.fixed_labels), self.fixed_labels, self.fixed_noise), self.hparams.samples_per_class

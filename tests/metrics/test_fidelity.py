@@ -1,0 +1,194 @@
+"""FID / IS / KID: agreement with torch-fidelity, the real-statistics cache, missing weights."""
+
+from __future__ import annotations
+
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import TensorDataset
+
+from tests.metrics.inception_weights import write_random_inception_weights
+from zoo.metrics import inception
+from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
+from zoo.metrics.inception import INCEPTION_URL, MissingWeightsError, resolve_inception_weights
+
+N = 24  # images per set: Inception runs at 299x299 on the CPU
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    return write_random_inception_weights(tmp_path_factory.mktemp("inception") / "inception.pth")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def image_sets(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two visibly different sets of uint8 RGB 32x32 images: smooth blobs vs. stripes."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    real, fake = [], []
+    for _ in range(N):
+        cx, cy, r = (torch.rand(3, generator=g) * torch.tensor([20, 20, 8]) + torch.tensor([6, 6, 4])).tolist()
+        blob = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r).float()
+        color = torch.rand(3, 1, 1, generator=g)
+        real.append((blob * color * 255).round())
+        period = float(torch.randint(3, 9, (1,), generator=g))
+        stripes = (torch.sin(xx / period + float(torch.rand(1, generator=g)) * 6) > 0).float()
+        fake.append((stripes * torch.rand(3, 1, 1, generator=g) * 255).round())
+    return torch.stack(real).to(torch.uint8), torch.stack(fake).to(torch.uint8)
+
+
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float() / 127.5 - 1
+
+
+def write_pngs(folder: Path, images: torch.Tensor) -> Path:
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{i:03d}.png")
+    return folder
+
+
+def feeder(images: torch.Tensor):
+    position = 0
+
+    def sample(n: int):
+        nonlocal position
+        batch = as_float(images[position : position + n])
+        position += n
+        return batch, None
+
+    return sample
+
+
+def test_fid_is_kid_match_torch_fidelity(tmp_path, weights):
+    import torch_fidelity
+
+    real, fake = image_sets()
+    evaluator = FidelityEvaluator(["fid", "is", "kid"], inception_weights=str(weights), batch_size=12,
+                                  kid_subset_size=N // 2, kid_subsets=10, isc_splits=2, device="cpu")
+    real_stats = evaluator.real_statistics(TensorDataset(as_float(real), torch.zeros(N)), {"dataset": "blobs"})
+    ours = evaluator.evaluate(feeder(fake), N, real_stats)
+    reference = torch_fidelity.calculate_metrics(
+        input1=str(write_pngs(tmp_path / "fake", fake)), input2=str(write_pngs(tmp_path / "real", real)),
+        fid=True, isc=True, kid=True, feature_extractor_weights_path=str(weights), cuda=False, batch_size=12,
+        kid_subset_size=N // 2, kid_subsets=10, isc_splits=2, verbose=False, cache=False,
+    )
+    assert ours["fid"] > 1e-3, "FID of two different sets must be clearly non-zero (features alive)"
+    assert ours["fid"] == pytest.approx(reference["frechet_inception_distance"], rel=1e-3)
+    assert ours["is"] == pytest.approx(reference["inception_score_mean"], rel=1e-3)
+    assert ours["kid"] == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-3, abs=1e-9)
+    # a set against itself scores ~0
+    same = evaluator.evaluate(feeder(real), N, real_stats)
+    assert abs(same["fid"]) < 1e-3 * ours["fid"]
+
+
+def test_real_statistics_are_cached_and_invalidated(weights):
+    real, _ = image_sets(1)
+    evaluator = FidelityEvaluator(["fid"], inception_weights=str(weights), batch_size=8, device="cpu")
+    dataset = TensorDataset(as_float(real[:8]), torch.zeros(8))
+    key = {"dataset": "blobs", "split": "train", "image_shape": [3, 32, 32]}
+    first = evaluator.real_statistics(dataset, key)
+    assert not evaluator.last_cache_hit and evaluator.last_cache_path.is_file()
+    second = evaluator.real_statistics(dataset, key)
+    assert evaluator.last_cache_hit and torch.equal(first["pool_mu"], second["pool_mu"])
+    for changed in ({**key, "split": "test"}, {**key, "image_shape": [3, 64, 64]}, {**key, "dataset": "other"}):
+        evaluator.real_statistics(dataset, changed)
+        assert not evaluator.last_cache_hit, changed
+    evaluator.real_statistics(TensorDataset(as_float(real[:6]), torch.zeros(6)), key)  # fewer images
+    assert not evaluator.last_cache_hit
+
+
+def test_missing_weights_name_the_url_and_the_path(tmp_path, monkeypatch):
+    monkeypatch.delenv(inception.ENV_VAR, raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(MissingWeightsError) as info:
+        resolve_inception_weights(tmp_path / "nope.pth")
+    assert str(tmp_path / "nope.pth") in str(info.value) and INCEPTION_URL in str(info.value)
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(MissingWeightsError) as info:
+        resolve_inception_weights()
+    message = str(info.value)
+    assert INCEPTION_URL in message and str(inception.hub_cache_path()) in message
+    assert str(tmp_path / "torch") in message and "URLError" in message
+
+
+def test_weights_are_found_through_the_environment_and_the_hub_cache(tmp_path, monkeypatch, weights):
+    monkeypatch.setenv(inception.ENV_VAR, str(weights))
+    assert resolve_inception_weights() == weights
+    monkeypatch.delenv(inception.ENV_VAR)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    inception.hub_cache_path().parent.mkdir(parents=True)
+    inception.hub_cache_path().write_bytes(weights.read_bytes())
+    assert resolve_inception_weights(download=False) == inception.hub_cache_path()
+
+
+def test_training_refuses_to_start_without_weights(fit, tmp_path, monkeypatch):
+    monkeypatch.delenv(inception.ENV_VAR, raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    started = []
+    monkeypatch.setattr("zoo.models.cgan.CGAN.training_step", lambda *a, **k: started.append(1))
+    with pytest.raises(MissingWeightsError, match="weights-inception-2015-12-05"):
+        fit("--model", "cgan", "--metrics", "fid,kid", "--trainer.max_steps", "2")
+    assert not started
+
+
+def test_metric_names_are_checked():
+    assert check_metric_names(["FID", "is", "fid", ""]) == ["fid", "is"]
+    with pytest.raises(ValueError, match="unknown metric 'lpips'; valid choices: fid, is, kid"):
+        check_metric_names(["lpips"])
+
+
+def test_to_uint8_rgb_conventions():
+    from zoo.metrics.inception import to_uint8_rgb
+
+    gray = torch.tensor([-1.0, 0.0, 1.0]).view(1, 1, 1, 3)
+    out = to_uint8_rgb(gray)
+    assert out.dtype == torch.uint8 and out.shape == (1, 3, 1, 3)
+    assert out[0, :, 0].tolist() == [[0, 128, 255]] * 3
+    assert np.array_equal(to_uint8_rgb(as_float(image_sets()[0])).numpy(), image_sets()[0].numpy())
+
+
+def test_evaluate_cli_scores_folders_and_writes_json(tmp_path, weights, capsys):
+    import json
+
+    from zoo.evaluate import main
+
+    real, fake = image_sets()
+    real_dir, fake_dir = write_pngs(tmp_path / "real", real[:12]), write_pngs(tmp_path / "fake", fake[:12])
+    out = tmp_path / "scores.json"
+    main(["--fake", str(fake_dir), "--real", str(real_dir), "--metrics", "fid,kid", "--inception-weights",
+          str(weights), "--kid-subset-size", "6", "--kid-subsets", "5", "--batch-size", "6", "--output", str(out)])
+    result = json.loads(out.read_text())
+    assert set(result["metrics"]) == {"fid", "kid", "kid_std"} and result["metrics"]["fid"] > 0
+    assert result["num_samples"] == 12 and result["real"]["count"] == 12
+    printed = capsys.readouterr().out
+    assert "fid" in printed and f"written: {out}" in printed
+    # a second run hits the real-statistics cache
+    main(["--fake", str(fake_dir), "--real", str(real_dir), "--metrics", "fid", "--inception-weights", str(weights),
+          "--output", str(out)])
+    assert json.loads(out.read_text())["real"]["cache"]["hit"] is True
+
+
+def test_evaluate_cli_errors_name_the_choices(tmp_path, capsys):
+    from zoo.evaluate import main
+
+    with pytest.raises(SystemExit):
+        main(["--fake", str(tmp_path), "--real", "svhn", "--metrics", "fid"])
+    assert "valid data sets: cifar10, digits, mnist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--fake", str(tmp_path), "--real", "digits", "--metrics", "fidd"])
+    assert "unknown metric 'fidd'" in capsys.readouterr().err

@@ -1,0 +1,74 @@
+"""Under DDP (two CPU processes, gloo) each rank extracts its share and the gathered value
+equals the single-process value on the same samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from zoo.metrics.fidelity import FidelityEvaluator
+
+pytestmark = pytest.mark.ddp
+N_REAL, N_FAKE, BATCH = 30, 26, 4  # uneven shares: 13/13 and 15/15, batches of 4
+
+
+class SmallExtractor(nn.Module):
+    """A tiny fixed random network standing in for Inception: uint8 RGB -> (pool 128, logits 10)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        pool = torch.relu(self.conv(x.float() / 255)).flatten(1).view(len(x), 8, -1)
+        pool = nn.functional.adaptive_avg_pool1d(pool, 16).flatten(1)
+        return pool, self.head(pool)
+
+
+def images(n: int, seed: int) -> torch.Tensor:
+    return torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def evaluate(rank: int, world_size: int) -> dict:
+    evaluator = FidelityEvaluator(["fid", "is", "kid"], feature_extractor=SmallExtractor(), batch_size=BATCH,
+                                  kid_subset_size=10, kid_subsets=5, isc_splits=2, device="cpu")
+    real = evaluator.real_statistics(TensorDataset(images(N_REAL, 1), torch.zeros(N_REAL)), {}, use_cache=False)
+    fake = images(N_FAKE, 2)
+    own = iter(torch.arange(rank, N_FAKE, world_size).split(BATCH))  # the indices this rank is asked for
+
+    def sample(n: int):
+        index = next(own)
+        assert len(index) == n
+        return fake[index], None
+
+    values = evaluator.evaluate(sample, N_FAKE, real)
+    values.pop("seconds")
+    return values
+
+
+def worker(rank: int, world_size: int, init_file: str, out: str) -> None:
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    try:
+        (Path(out) / f"rank{rank}.json").write_text(json.dumps(evaluate(rank, world_size)))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_value_equals_single_process_value(tmp_path):
+    single = evaluate(0, 1)
+    assert single["fid"] > 0
+    mp.spawn(worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        distributed = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert distributed.keys() == single.keys()
+        for name, value in single.items():
+            assert distributed[name] == pytest.approx(value, rel=1e-6, abs=1e-9), (rank, name)

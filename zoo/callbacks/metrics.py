@@ -1,0 +1,137 @@
+"""``GenerativeMetrics``: FID / IS / KID (and digits metrics) during training, right under DDP.
+
+Every ``every_n_steps`` iterations (and when training ends) each rank generates
+its share of ``num_samples`` images, features are gathered across ranks, and
+the values are logged as ``val/fid``, ``val/is``, ``val/kid``, ... together with
+``val/metrics_seconds`` (the cost of the evaluation). Rank 0 also appends one
+JSON line per evaluation to ``<run dir>/metrics.jsonl`` recording the number of
+generated samples, the reference split and its size, and the extractor.
+
+The Inception weights are resolved in :meth:`setup`, before the first training
+step: a missing file that cannot be downloaded stops the run at once with a
+message naming the URL and the path (see :mod:`zoo.metrics.inception`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
+
+
+class GenerativeMetrics(pl.Callback):
+    """Periodic sample-quality metrics.
+
+    Args:
+        names: metrics to compute: ``fid``, ``is``, ``kid`` (Inception) and
+            ``fd_digits``, ``cis``, ``conditional_accuracy`` (digits classifier).
+            Empty: the callback does nothing.
+        every_n_steps: interval in training iterations; 0 evaluates only at the end.
+        num_samples: generated images per evaluation (published CIFAR-10 tables: 50000).
+        real_split: the DataModule split the generated images are compared with.
+        inception_weights: local Inception weights file (else ``ZOO_INCEPTION_WEIGHTS``,
+            then torch hub's cache, then a download).
+        batch_size: images per generation / feature-extraction batch.
+        at_train_end: also evaluate when training stops.
+        seed: the generator's noise for evaluation is drawn from ``seed + rank``,
+            so successive evaluations use the same noise and training's RNG is untouched.
+        kid_subset_size, kid_subsets, isc_splits: as torch-fidelity.
+    """
+
+    def __init__(
+        self,
+        names: list[str] | None = None,
+        every_n_steps: int = 1000,
+        num_samples: int = 10000,
+        real_split: str = "train",
+        inception_weights: str | None = None,
+        batch_size: int = 100,
+        at_train_end: bool = True,
+        seed: int = 12345,
+        kid_subset_size: int = 1000,
+        kid_subsets: int = 100,
+        isc_splits: int = 10,
+    ) -> None:
+        self.names = check_metric_names(names or [])
+        if every_n_steps < 0 or num_samples < 2:
+            raise ValueError(f"need every_n_steps >= 0 and num_samples >= 2, got {every_n_steps}, {num_samples}")
+        self.every_n_steps, self.num_samples, self.real_split = every_n_steps, num_samples, real_split
+        self.inception_weights, self.batch_size, self.at_train_end, self.seed = (
+            inception_weights, batch_size, at_train_end, seed)
+        self.kid = dict(kid_subset_size=kid_subset_size, kid_subsets=kid_subsets, isc_splits=isc_splits)
+        self.evaluator: FidelityEvaluator | None = None
+        self.history: list[dict[str, Any]] = []
+        self._last_step = -1
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.names)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if not self.enabled or self.evaluator is not None:
+            return
+        # Rank 0 may download the weights; the others wait, then only read.
+        if trainer.is_global_zero:
+            self.evaluator = self._evaluator(pl_module, download=True)
+        trainer.strategy.barrier("zoo-metrics-weights")
+        if not trainer.is_global_zero:
+            self.evaluator = self._evaluator(pl_module, download=False)
+
+    def _evaluator(self, pl_module: pl.LightningModule, download: bool) -> FidelityEvaluator:
+        return FidelityEvaluator(self.names, self.inception_weights, download, self.batch_size,
+                                 device=pl_module.device, **self.kid)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        step = trainer.global_step
+        if self.enabled and self.every_n_steps and step > 0 and step % self.every_n_steps == 0 and step != self._last_step:
+            self._publish(trainer, self.evaluate(trainer, pl_module))
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.enabled and self.at_train_end and trainer.global_step != self._last_step:
+            self._publish(trainer, self.evaluate(trainer, pl_module))
+
+    @staticmethod
+    def _publish(trainer: pl.Trainer, values: dict[str, float]) -> None:
+        """Send ``val/<name>`` to the loggers once (at this batch's logging step) and to the
+        callback metrics that ``ModelCheckpoint(monitor="val/fid")`` reads."""
+        metrics = {f"val/{name}": float(value) for name, value in values.items()}
+        trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the step column of the training rows
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)
+
+    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
+        """Compute the metrics now; every rank must call it. Returns the values (same on every rank)."""
+        self._last_step = trainer.global_step
+        self.evaluator.device = pl_module.device
+        datamodule = trainer.datamodule
+        if datamodule is None or not hasattr(datamodule, "split_dataset"):
+            raise ValueError("GenerativeMetrics needs a zoo DataModule (with split_dataset) for the real images")
+        from datamodules import DATAMODULES
+
+        entry = DATAMODULES.find_class(type(datamodule))
+        key = {
+            "dataset": entry.name if entry else type(datamodule).__name__,
+            "split": self.real_split,
+            "image_shape": list(getattr(datamodule, "image_shape", [])),
+            "data_dir": str(getattr(datamodule, "data_dir", "") or ""),
+        }
+        real = self.evaluator.real_statistics(datamodule.split_dataset(self.real_split), key)
+        rank = trainer.global_rank
+        with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
+            torch.manual_seed(self.seed + rank)
+            values = self.evaluator.evaluate(pl_module.sample_for_metrics, self.num_samples, real)
+        record = {"step": trainer.global_step, **values, "real_split": self.real_split,
+                  "real_count": int(real["count"]), "cache_hit": self.evaluator.last_cache_hit}
+        self.history.append(record)
+        log_dir = trainer.log_dir  # collective under DDP: every rank asks
+        if trainer.is_global_zero and log_dir:
+            with open(Path(log_dir) / "metrics.jsonl", "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+        scores = {k: v for k, v in values.items() if k not in ("num_samples", "seconds")}
+        return scores | {"metrics_seconds": values["seconds"]}
