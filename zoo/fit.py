@@ -236,9 +236,20 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
     )
     cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.ckpt_path)
     run_dir = cli.trainer.log_dir  # a collective under DDP: every rank asks
+    _shutdown_distributed()
     if cli.trainer.is_global_zero:
         print(f"run directory: {run_dir}")
     return cli
+
+
+def _shutdown_distributed() -> None:
+    """Destroy the process group before the interpreter exits: a gloo group left alive aborts
+    the process at exit ("terminate called without an active exception") now and then."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _description() -> str:
