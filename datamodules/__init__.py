@@ -2,12 +2,13 @@
 
 >>> from datamodules import list_datamodules, get_datamodule_class
 >>> list_datamodules()
-['cifar10', 'digits', 'mnist']
+['cifar10', 'circle', 'digits', 'mnist']
 >>> get_datamodule_class("digits")(image_size=16).image_shape
 (1, 16, 16)
 
 ``digits`` ships with the package (offline default); ``mnist`` and ``cifar10``
-read the standard files and download them when they can.  See ``docs/data.md``.
+read the standard files and download them when they can; ``circle`` is a 2-D toy
+(points on a ring, not images).  See ``docs/data.md``.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ from datamodules.base import DataNotFoundError, ImageDataModule  # noqa: E402
 from datamodules.cifar10 import CIFAR10DataModule  # noqa: E402
 from datamodules.digits import DigitsDataModule  # noqa: E402
 from datamodules.mnist import MNISTDataModule, read_idx  # noqa: E402
+from datamodules.toy import CircleDataModule  # noqa: E402
 
 __all__ = [
     "DATAMODULES",
     "CIFAR10DataModule",
+    "CircleDataModule",
     "DataNotFoundError",
     "DigitsDataModule",
     "ImageDataModule",

@@ -24,8 +24,8 @@ def test_unknown_model_and_data_fail_at_once_naming_choices(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--model", "stylegan9"])
     assert exit_info.value.code == 2
-    assert "unknown model 'stylegan9'; valid choices: cgan" in capsys.readouterr().err
-    with pytest.raises(UsageError, match=r"unknown data set 'svhn'; valid choices: cifar10, digits, mnist"):
+    assert "unknown model 'stylegan9'; valid choices: " + ", ".join(zoo.list_models()) in capsys.readouterr().err
+    with pytest.raises(UsageError, match=r"unknown data set 'svhn'; valid choices: cifar10, circle, digits, mnist"):
         resolve_names(["--model", "cgan", "--data", "svhn"])
     with pytest.raises(UsageError, match="choose a model with --model"):
         resolve_names([])
@@ -34,8 +34,8 @@ def test_unknown_model_and_data_fail_at_once_naming_choices(capsys):
 def test_names_become_class_paths_and_default_data_is_filled_in():
     args = resolve_names(["--model", "cgan"])
     assert args == ["--model", "zoo.models.cgan.CGAN", "--data", "datamodules.digits.DigitsDataModule"]
-    args = resolve_names(["--model", "zoo.models.cgan.CGAN"])
-    assert args[-2:] == ["--data", "datamodules.digits.DigitsDataModule"]
+    args = resolve_names(["--model", "zoo.models.cgan.CGAN", "--data.batch_size", "8"])
+    assert args[2:] == ["--data", "datamodules.digits.DigitsDataModule", "--data.batch_size", "8"]
     args = resolve_names(["--model=cgan", "--data=mnist"])
     assert args == ["--model=zoo.models.cgan.CGAN", "--data=datamodules.mnist.MNISTDataModule"]
 
@@ -47,7 +47,8 @@ def test_help_lists_models_and_data_sets():
     )
     assert out.returncode == 0, out.stderr
     text = " ".join(out.stdout.split())
-    assert "cgan" in text and "digits, mnist, cifar10" in text.replace("cifar10, digits, mnist", "digits, mnist, cifar10")
+    assert all(name in text for name in zoo.list_models())
+    assert "Data sets (--data): cifar10, circle, digits, mnist" in text
     assert "--trainer.max_steps" in text and "--ckpt_path" in text
 
 

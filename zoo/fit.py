@@ -28,12 +28,12 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
 
-import datamodules
 from datamodules import DATAMODULES
 from zoo.callbacks import GenerativeMetrics, SampleGrid
 from zoo.loggers import RunCSVLogger
@@ -111,7 +111,10 @@ def resolve_names(args: Sequence[str]) -> list[str]:
         model_name = next((e.name for e in MODELS if e.class_path == model_name), model_name)
     data = _flag_value(args, "--data")
     if data is None and model_name in MODELS and not has_config:
-        args = _set_flag(args, "--data", MODELS.entry(model_name).meta["default_data"])
+        # right after --model, so that later --data.<arg> flags know the class
+        i, _ = _flag_value(args, "--model")
+        after = i + (1 if args[i].startswith("--model=") else 2)
+        args = [*args[:after], "--data", MODELS.entry(model_name).meta["default_data"], *args[after:]]
         data = _flag_value(args, "--data")
     if data is not None and "." not in data[1]:
         try:
@@ -225,7 +228,7 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
     cli = ZooCLI(
         model_class=GANModule,
         subclass_mode_model=True,
-        datamodule_class=datamodules.ImageDataModule,
+        datamodule_class=LightningDataModule,  # ImageDataModule subclasses and non-image data (circle)
         subclass_mode_data=True,
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_kwargs={"overwrite": True},

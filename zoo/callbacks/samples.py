@@ -1,7 +1,9 @@
 """``SampleGrid``: write a PNG grid of samples from fixed noise every N iterations.
 
 The grid comes from the model's ``sample_grid()`` (one row per class for the
-conditional models), so consecutive grids are directly comparable. Files land
+conditional models), so consecutive grids are directly comparable. A model with
+``extra_grids()`` (InfoGAN: one sweep per continuous code) gets those written
+too, as ``<name>_step_000500.png``. Files land
 in ``<run dir>/samples/step_000500.png``; the same image is sent to a
 TensorBoard or Weights & Biases logger when one is attached. Only rank 0
 writes.
@@ -55,15 +57,23 @@ class SampleGrid(pl.Callback):
         directory = self.directory(trainer)  # log_dir is broadcast: call it on every rank
         if not trainer.is_global_zero:
             return None
-        images, nrow = pl_module.sample_grid()
-        grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"step_{step:06d}.png"
-        save_image(grid, path)
-        self.last_path = path
+        grids = {"samples": pl_module.sample_grid()}
+        if hasattr(pl_module, "extra_grids"):  # e.g. InfoGAN's latent-code sweeps
+            grids.update(pl_module.extra_grids())
+        for name, (images, nrow) in grids.items():
+            grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+            path = directory / (f"step_{step:06d}.png" if name == "samples" else f"{name}_step_{step:06d}.png")
+            save_image(grid, path)
+            self._send_to_loggers(trainer, name, grid, path, step)
+            if name == "samples":
+                self.last_path = path
+        return self.last_path
+
+    @staticmethod
+    def _send_to_loggers(trainer: pl.Trainer, name: str, grid: torch.Tensor, path: Path, step: int) -> None:
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", grid, global_step=step)
+                logger.experiment.add_image(name, grid, global_step=step)
             elif isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[str(path)], step=step)
-        return path
+                logger.log_image(key=name, images=[str(path)], step=step)

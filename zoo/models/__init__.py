@@ -1,6 +1,11 @@
 """One file per variant; importing this package registers them all."""
 
+from zoo.models.acgan import ACGAN
 from zoo.models.base import GANModule
 from zoo.models.cgan import CGAN
+from zoo.models.dcgan import DCGAN
+from zoo.models.gan import GAN
+from zoo.models.sgan import SGAN
+from zoo.models.infogan import InfoGAN
 
-__all__ = ["GANModule", "CGAN"]
+__all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN"]

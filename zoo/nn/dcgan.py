@@ -58,6 +58,20 @@ def norm_layer(name: NormName, channels: int) -> nn.Module:
     raise ValueError(f"unknown norm {name!r}; valid choices: batch, layer, instance, none")
 
 
+def dcgan_trunk(in_channels: int, size: int, base_channels: int = 64, norm: NormName = "batch") -> tuple[nn.Sequential, int]:
+    """D's convolutional trunk: stride-2 4x4 convs doubling the width down to 4..7 px, then flatten.
+
+    No normalisation on the first layer (DCGAN §3). Returns the trunk and its feature size.
+    """
+    start, n_down = resolution_plan(size)
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+    c = base_channels
+    for _ in range(n_down - 1):
+        layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), norm_layer(norm, c * 2), nn.LeakyReLU(0.2, inplace=True)]
+        c *= 2
+    return nn.Sequential(*layers, nn.Flatten()), c * start * start
+
+
 class DCGANGenerator(nn.Module):
     """G(z[, y]) -> image in [-1, 1] of shape ``image_shape`` (C, H, W).
 
@@ -119,7 +133,7 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """D(x[, y]) -> one logit per image, shape (B,).
+    """D(x[, y]) -> one logit per image, shape (B,); with ``aux_classes`` also class logits.
 
     Args:
         image_shape: (channels, height, width) of the input.
@@ -130,6 +144,11 @@ class DCGANDiscriminator(nn.Module):
         norm: normalisation of the hidden layers. Batch norm is DCGAN's; use
             ``"layer"`` (or ``"none"``) with a gradient penalty, which is defined
             per sample (Gulrajani et al. 2017, §4).
+        aux_classes: if > 0, add an auxiliary classifier head
+            ``aux_head = Linear(features, aux_classes)`` on the same features as the
+            source logit, and ``forward`` returns ``(logit (B,), class_logits
+            (B, aux_classes))`` (AC-GAN, Odena et al. 2017, §3). 0 (the default):
+            no head, one logit per image.
     """
 
     def __init__(
@@ -139,14 +158,16 @@ class DCGANDiscriminator(nn.Module):
         base_channels: int = 64,
         conditioning: Conditioning = "concat",
         norm: NormName = "batch",
+        aux_classes: int = 0,
     ) -> None:
         super().__init__()
         channels, height, width = image_shape
         if height != width:
             raise ValueError(f"DCGAN networks need square images, got image_shape={tuple(image_shape)}")
+        if aux_classes < 0:
+            raise ValueError(f"aux_classes must be >= 0, got {aux_classes}")
         if conditioning not in ("concat", "projection"):
             raise ValueError(f"unknown conditioning {conditioning!r}; valid choices: concat, projection")
-        start, n_down = resolution_plan(height)
         self.num_classes, self.conditioning = num_classes, conditioning
         self.image_size = height
         in_channels = channels
@@ -154,20 +175,17 @@ class DCGANDiscriminator(nn.Module):
         if num_classes is not None and conditioning == "concat":
             self.label_map = nn.Embedding(num_classes, height * width)
             in_channels += 1
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
-        c = base_channels
-        for _ in range(n_down - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), norm_layer(norm, c * 2), nn.LeakyReLU(0.2, inplace=True)]
-            c *= 2
-        self.features = nn.Sequential(*layers, nn.Flatten())
-        feature_dim = c * start * start
+        self.features, feature_dim = dcgan_trunk(in_channels, height, base_channels, norm)
         self.logit = nn.Linear(feature_dim, 1)
         self.label_projection = None
         if num_classes is not None and conditioning == "projection":
             self.label_projection = nn.Embedding(num_classes, feature_dim)
+        self.aux_classes = aux_classes
+        if aux_classes > 0:  # created only when asked: the default network is unchanged
+            self.aux_head = nn.Linear(feature_dim, aux_classes)
         init_weights(self, "normal")
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor | tuple[Tensor, Tensor]:
         if self.num_classes is not None and y is None:
             raise ValueError("this discriminator is class-conditional: pass labels y")
         if self.label_map is not None:
@@ -177,4 +195,6 @@ class DCGANDiscriminator(nn.Module):
         logit = self.logit(h).squeeze(1)
         if self.label_projection is not None:
             logit = logit + (self.label_projection(y) * h).sum(dim=1)
+        if self.aux_classes > 0:
+            return logit, self.aux_head(h)
         return logit

@@ -1,0 +1,210 @@
+"""AC-GAN: auxiliary classifier generative adversarial networks.
+
+Odena, Olah & Shlens, "Conditional Image Synthesis with Auxiliary Classifier
+GANs", ICML 2017 (arXiv:1610.09585), with the DCGAN convolutional networks of
+Radford et al. 2016.
+
+Every generated image has a class c ~ p_c besides its noise z, X_fake = G(c, z).
+The discriminator is *not* given the class: it returns a probability
+distribution over sources, P(S | X), and one over classes, P(C | X), from the
+same features (paper §3). The objective has two parts,
+
+    L_S = E[log P(S=real | X_real)] + E[log P(S=fake | X_fake)]
+    L_C = E[log P(C=c | X_real)]    + E[log P(C=c | X_fake)]
+
+and D is trained to maximise L_S + L_C, G to maximise L_C - L_S.
+
+Code names -> paper symbols:
+
+* ``self.generator`` / ``self.G(z, c)``: G(c, z); z ~ N(0, I) of size
+  ``latent_dim``, c drawn uniformly from the ``num_classes`` classes.
+* ``self.discriminator`` / ``self.D(x)``: returns ``(source_logit,
+  class_logits)``: σ(source_logit) is P(S=real | X), softmax(class_logits) is
+  P(C | X) (:class:`~zoo.nn.DCGANDiscriminator` with ``aux_classes``).
+* ``D_S(x)`` / ``D_C(x)`` below: the two outputs of ``self.D(x)``.
+* ``d_loss``: the source part of D's loss, -L_S for ``loss="bce"``:
+  -[log σ(D_S(x)) + log(1 - σ(D_S(G(z, c))))].
+* ``d_class_loss``: -L_C, the cross-entropy of the class logits on the real
+  batch (its labels y) plus on the fake batch (the classes c it was drawn for).
+* ``g_loss``: the source part of G's loss, -log σ(D_S(G(z, c))): instead of
+  minimising L_S's fake term log(1 - σ(D_S(G(z, c)))), the non-saturating
+  form of Goodfellow et al. 2014, §3 (same fixed point, stronger early gradients).
+* ``g_class_loss``: -E[log P(C=c | X_fake)], G's share of -L_C.
+
+D minimises ``d_loss + class_weight * d_class_loss``, G minimises
+``g_loss + class_weight * g_class_loss``. ``loss`` swaps the source part for
+LSGAN, hinge or WGAN-GP (see ``zoo.losses``); the class part is always the
+cross-entropy. ``label_smoothing`` applies one-sided label smoothing to the real
+source target (Salimans et al. 2016, §3.4), ``bce`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from zoo.losses import NonSaturatingLoss, get_adversarial_loss, gradient_penalty
+from zoo.models.base import GANModule
+from zoo.nn import DCGANDiscriminator, DCGANGenerator
+from zoo.registry import register_model
+
+
+@register_model("acgan", default_data="digits", summary="Auxiliary classifier GAN (Odena et al. 2017), DCGAN networks")
+class ACGAN(GANModule):
+    """AC-GAN: G(z, c) and D(x) -> (source logit, class logits).
+
+    Args:
+        image_shape: (channels, height, width) of the images; linked from the
+            DataModule by ``zoo.fit``.
+        num_classes: number of classes c; linked from the DataModule.
+        latent_dim: size of the noise vector z.
+        generator_channels: width of G's last hidden layer (earlier ones double it).
+        discriminator_channels: width of D's first layer (later ones double it).
+        loss: objective of the source part: ``bce`` (the paper's, with a
+            non-saturating G loss), ``lsgan``, ``hinge`` or ``wgan-gp``.
+        class_weight: weight of the cross-entropy class losses in both
+            networks' losses (1 in the paper).
+        label_smoothing: one-sided label smoothing: D's target for real images
+            is ``1 - label_smoothing`` (``bce`` only; 0 disables it).
+        discriminator_norm: ``"auto"`` is batch norm, or layer norm for
+            ``wgan-gp`` (whose per-sample penalty batch norm would break).
+        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
+        n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
+        lr: Adam learning rate of both networks (DCGAN: 2e-4).
+        betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
+        lr_decay_start: if set, both learning rates decay linearly from this
+            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
+        samples_per_class: columns of the progress grid (one row per class).
+        ema_decay: see :class:`GANModule`.
+        gradient_clip_val: see :class:`GANModule`.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 32, 32),
+        num_classes: int = 10,
+        latent_dim: int = 100,
+        generator_channels: int = 64,
+        discriminator_channels: int = 64,
+        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
+        class_weight: float = 1.0,
+        label_smoothing: float = 0.0,
+        discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
+        gp_weight: float = 10.0,
+        n_critic: int = 1,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: int | None = None,
+        samples_per_class: int = 8,
+        ema_decay: float | None = None,
+        gradient_clip_val: float | None = None,
+    ) -> None:
+        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
+        self.save_hyperparameters()
+        if num_classes is None or num_classes < 2:
+            raise ValueError(f"AC-GAN needs labelled data with num_classes >= 2, got {num_classes}")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if class_weight < 0:
+            raise ValueError(f"class_weight must be >= 0, got {class_weight}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.adversarial = get_adversarial_loss(loss)
+        if label_smoothing > 0:
+            if loss != "bce":
+                raise ValueError(
+                    f"label_smoothing smooths the real target of the bce loss; it cannot be used with loss={loss!r}"
+                )
+            self.adversarial = NonSaturatingLoss(real_label=1.0 - label_smoothing)
+        if discriminator_norm == "auto":
+            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+        image_shape = tuple(image_shape)
+        self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
+        # D is not conditioned on y at its input: it predicts the class with an auxiliary head.
+        self.discriminator = DCGANDiscriminator(
+            image_shape, None, discriminator_channels, norm=discriminator_norm, aux_classes=num_classes
+        )
+        self.init_ema()
+        # Fixed noise for the progress grid: row k shows class k.
+        noise = torch.randn(samples_per_class, latent_dim, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("fixed_noise", noise.repeat(num_classes, 1))
+        self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(samples_per_class))
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
+        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
+
+    def noise(self, n: int) -> Tensor:
+        """z ~ N(0, I), shape (n, latent_dim)."""
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
+    def classes(self, n: int) -> Tensor:
+        """c ~ p_c, uniform over the classes, shape (n,)."""
+        return torch.randint(self.hparams.num_classes, (n,), device=self.device)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x, y = batch  # real images X_real and their classes
+        n, class_weight = x.size(0), self.hparams.class_weight
+        opt_g, opt_d = self.optimizers()
+
+        # (1) Update D: maximise L_S + L_C on a fresh (z, c) batch.
+        with self.updating(opt_d):
+            c = self.classes(n)
+            with torch.no_grad():
+                fake = self.G(self.noise(n), c)
+            real_source, real_class = self.D(x)
+            fake_source, fake_class = self.D(fake)
+            d_loss = self.adversarial.discriminator(real_source, fake_source)  # -L_S for bce
+            d_class_loss = F.cross_entropy(real_class, y) + F.cross_entropy(fake_class, c)  # -L_C
+            total = d_loss + class_weight * d_class_loss
+            losses = {"d_loss": d_loss, "d_class_loss": d_class_loss}
+            if self.adversarial.needs_gradient_penalty:
+                penalty = gradient_penalty(lambda images: self.D(images)[0], x, fake)
+                total = total + self.hparams.gp_weight * penalty
+                losses["gradient_penalty"] = penalty
+            self.backward_step(total, opt_d)
+        losses["d_real_accuracy"] = (real_class.detach().argmax(dim=1) == y).float().mean()
+
+        # (2) Update G every n_critic batches: maximise L_C - L_S on a new (z, c) batch.
+        if (batch_idx + 1) % self.hparams.n_critic == 0:
+            with self.updating(opt_g):
+                c = self.classes(n)
+                fake_source, fake_class = self.D(self.G(self.noise(n), c))
+                g_loss = self.adversarial.generator(fake_source)  # non-saturating -L_S for bce
+                g_class_loss = F.cross_entropy(fake_class, c)  # G's part of -L_C
+                self.backward_step(g_loss + class_weight * g_class_loss, opt_g)
+            losses.update(g_loss=g_loss, g_class_loss=g_class_loss)
+        self.log_losses(**losses)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: Tensor | int | None = None, noise: Tensor | None = None) -> Tensor:
+        """``n`` images G(z, c) in [-1, 1], shape (n, C, H, W), on the module's device.
+
+        ``labels``: a class index for all, a tensor of ``n`` indices, or ``None``
+        for uniformly random classes. ``noise``: optional z of shape (n, latent_dim).
+        """
+        labels = self.check_labels(labels, n, self.hparams.num_classes)
+        noise = self.noise(n) if noise is None else noise.to(self.device)
+        with self._eval_mode(self.sampling_generator) as generator:
+            return generator(noise, labels)
+
+    def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
+        """Uniformly random classes, as the class-conditional FID / IS protocols use."""
+        labels = self.classes(n)
+        return self.sample(n, labels), labels
+
+    def sample_grid(self) -> tuple[Tensor, int]:
+        """One row per class from the fixed noise."""
+        return self.sample(len(self.fixed_labels), self.fixed_labels, self.fixed_noise), self.hparams.samples_per_class
+
+    @torch.no_grad()
+    def classify(self, images: Tensor) -> Tensor:
+        """D's auxiliary class logits for ``images`` in [-1, 1], shape (n, num_classes) (eval mode, no grad)."""
+        with self._eval_mode(self.discriminator) as discriminator:
+            return discriminator(images.to(self.device))[1]

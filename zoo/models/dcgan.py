@@ -1,0 +1,166 @@
+"""DCGAN: deep convolutional generative adversarial networks.
+
+Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks", ICLR 2016 (arXiv:1511.06434).
+The unconditional baseline of the zoo: the GAN game of Goodfellow et al. 2014,
+
+    min_G max_D  E_x[log D(x)] + E_z[log(1 - D(G(z)))]
+
+played by the convolutional networks of :mod:`zoo.nn.dcgan`, which follow the
+architecture guidelines of the paper's §3:
+
+* no pooling: strided convolutions in D, fractionally-strided (transposed)
+  convolutions in G, so both networks learn their own resampling;
+* batch norm in both networks, except G's output layer and D's input layer;
+* no fully connected hidden layers: G's first layer is a linear projection of z
+  reshaped to a 4-D tensor, D's last is a flatten and a single logit;
+* ReLU in G except a Tanh output; LeakyReLU (slope 0.2, §4) in D.
+
+The training details of §4 are the defaults: N(0, 0.02) weight initialisation,
+Adam with lr 2e-4 and β1 0.5. (The paper draws z uniformly; the zoo uses
+z ~ N(0, I) like its other models.)
+
+Code names -> paper symbols:
+
+* ``self.generator`` / ``self.G(z)``: G(z); z ~ N(0, I) of size ``latent_dim``.
+* ``self.discriminator`` / ``self.D(x)``: D(x), returning a logit (σ(D(x)) is
+  the paper's probability that x is real).
+* ``d_loss``: -[log σ(D(x)) + log(1 - σ(D(G(z))))] (for ``loss="bce"``).
+* ``g_loss``: -log σ(D(G(z))), the non-saturating form of Goodfellow et al. §3.
+
+``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``);
+with WGAN-GP the critic takes ``n_critic`` steps per generator step, each on a
+fresh batch (Gulrajani et al. 2017, Algorithm 1).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from zoo.losses import get_adversarial_loss, gradient_penalty
+from zoo.models.base import GANModule
+from zoo.nn import DCGANDiscriminator, DCGANGenerator
+from zoo.registry import register_model
+
+
+@register_model("dcgan", default_data="digits", summary="Unconditional DCGAN (Radford et al. 2016)")
+class DCGAN(GANModule):
+    """Unconditional DCGAN: G(z) and D(x), labels ignored.
+
+    Args:
+        image_shape: (channels, height, width) of the images; linked from the
+            DataModule by ``zoo.fit``.
+        num_classes: accepted and ignored. ``zoo.fit`` links every data set's
+            ``num_classes`` into every model, so the argument must exist; DCGAN
+            is unconditional and never sees the labels.
+        latent_dim: size of the noise vector z.
+        generator_channels: width of G's last hidden layer (earlier ones double it).
+        discriminator_channels: width of D's first layer (later ones double it).
+        loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
+            ``hinge`` or ``wgan-gp``.
+        discriminator_norm: ``"auto"`` is batch norm, or layer norm for
+            ``wgan-gp`` (whose per-sample penalty batch norm would break).
+        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
+        n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
+        lr: Adam learning rate of both networks (DCGAN: 2e-4).
+        betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
+        lr_decay_start: if set, both learning rates decay linearly from this
+            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
+        grid_size: the progress grid is ``grid_size`` x ``grid_size`` images
+            from fixed noise.
+        ema_decay: see :class:`GANModule`.
+        gradient_clip_val: see :class:`GANModule`.
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 32, 32),
+        num_classes: int | None = None,
+        latent_dim: int = 100,
+        generator_channels: int = 64,
+        discriminator_channels: int = 64,
+        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
+        discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
+        gp_weight: float = 10.0,
+        n_critic: int = 1,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        lr_decay_start: int | None = None,
+        grid_size: int = 8,
+        ema_decay: float | None = None,
+        gradient_clip_val: float | None = None,
+    ) -> None:
+        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
+        self.save_hyperparameters()
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if grid_size < 1:
+            raise ValueError(f"grid_size must be >= 1, got {grid_size}")
+        self.adversarial = get_adversarial_loss(loss)
+        if discriminator_norm == "auto":
+            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+        image_shape = tuple(image_shape)
+        self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
+        self.discriminator = DCGANDiscriminator(image_shape, None, discriminator_channels, norm=discriminator_norm)
+        self.init_ema()
+        # Fixed noise for the progress grid (same seed on every rank and every run).
+        noise = torch.randn(grid_size * grid_size, latent_dim, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("fixed_noise", noise)
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
+        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
+        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
+
+    def noise(self, n: int) -> Tensor:
+        """z ~ N(0, I), shape (n, latent_dim)."""
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x = batch[0]  # real images x ~ p_data(x); the labels, if any, are not used
+        opt_g, opt_d = self.optimizers()
+
+        # (1) Update D: ascend log D(x) + log(1 - D(G(z))) on a fresh noise batch.
+        with self.updating(opt_d):
+            with torch.no_grad():
+                fake = self.G(self.noise(x.size(0)))
+            d_loss = self.adversarial.discriminator(self.D(x), self.D(fake))
+            losses = {"d_loss": d_loss}
+            if self.adversarial.needs_gradient_penalty:
+                penalty = gradient_penalty(self.D, x, fake)
+                d_loss = d_loss + self.hparams.gp_weight * penalty
+                losses["gradient_penalty"] = penalty
+            self.backward_step(d_loss, opt_d)
+
+        # (2) Update G every n_critic batches: descend -log D(G(z)) on a new noise batch.
+        if (batch_idx + 1) % self.hparams.n_critic == 0:
+            with self.updating(opt_g):
+                g_loss = self.adversarial.generator(self.D(self.G(self.noise(x.size(0)))))
+                self.backward_step(g_loss, opt_g)
+            losses["g_loss"] = g_loss
+        self.log_losses(**losses)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: None = None, noise: Tensor | None = None) -> Tensor:
+        """``n`` images G(z) in [-1, 1], shape (n, C, H, W), on the module's device.
+
+        ``noise``: optional z of shape (n, latent_dim). ``labels`` exists only so
+        that every model shares the signature ``sample(n, labels=None, noise=None)``;
+        DCGAN is unconditional and any value other than ``None`` is an error.
+        """
+        if labels is not None:
+            raise ValueError("DCGAN is unconditional: sample(n, noise=...) takes no labels")
+        noise = self.noise(n) if noise is None else noise.to(self.device)
+        if noise.shape != (n, self.hparams.latent_dim):
+            raise ValueError(f"noise must have shape ({n}, {self.hparams.latent_dim}), got {tuple(noise.shape)}")
+        with self._eval_mode(self.sampling_generator) as generator:
+            return generator(noise)
+
+    def sample_grid(self) -> tuple[Tensor, int]:
+        """``grid_size`` x ``grid_size`` images from the fixed noise."""
+        return self.sample(len(self.fixed_noise), noise=self.fixed_noise), self.hparams.grid_size
