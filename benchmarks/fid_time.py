@@ -5,8 +5,8 @@
 
 Generates ``--num-samples`` 32x32 images with an (untrained) cGAN and scores
 them against the digits training split, as the ``--metrics`` callback does:
-first with an empty real-statistics cache (real features extracted too), then
-again with the cache warm (what each periodic evaluation costs). The cost is
+reporting the one-off cost of the real statistics (then cached) and the cost
+of the generated side, which is what each periodic evaluation pays. The cost is
 dominated by Inception's 299x299 forward pass and does not depend on the
 weights' values, so without the real weights file the benchmark times a file
 with the same architecture and random parameters (the printed FID is then
@@ -60,13 +60,16 @@ def main() -> None:
     key = {"dataset": "digits", "split": "train", "image_shape": list(dm.image_shape)}
     results = {"num_samples": args.num_samples, "real_inception_weights": real_weights,
                "threads": torch.get_num_threads()}
-    for label in ("cold_cache", "warm_cache"):
-        start = time.perf_counter()
-        real = evaluator.real_statistics(dm.split_dataset("train"), key)
-        values = evaluator.evaluate(model.sample_for_metrics, args.num_samples, real)
-        results[label] = {"seconds": round(time.perf_counter() - start, 1), "cache_hit": evaluator.last_cache_hit,
-                          **{k: round(v, 4) for k, v in values.items() if k not in ("seconds", "num_samples")}}
-        print(label, json.dumps(results[label]), flush=True)
+    start = time.perf_counter()
+    real = evaluator.real_statistics(dm.split_dataset("train"), key)
+    results["real_statistics_seconds"] = round(time.perf_counter() - start, 1)  # paid once, then cached
+    results["real_images"] = int(real["count"])
+    values = evaluator.evaluate(model.sample_for_metrics, args.num_samples, real)
+    # what every later evaluation costs (real statistics come from the cache)
+    results["evaluation_seconds_warm_cache"] = round(values.pop("seconds"), 1)
+    results["evaluation_seconds_cold_cache"] = round(results["real_statistics_seconds"]
+                                                     + results["evaluation_seconds_warm_cache"], 1)
+    results.update({k: round(v, 4) for k, v in values.items() if k != "num_samples"})
     print(json.dumps(results))
 
 

@@ -9,7 +9,6 @@ MNIST and CIFAR-10 commands read small fake data sets in the real formats.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path

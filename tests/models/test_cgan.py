@@ -1,26 +1,13 @@
 """cGAN behaviour: iteration counting, updates, losses, EMA, sampling."""
 
-import lightning.pytorch as pl
 import pytest
 import torch
 
 from datamodules import DigitsDataModule
 from zoo.models import CGAN
+from tests.models.helpers import params, train
 
 TINY = dict(latent_dim=16, generator_channels=8, discriminator_channels=8)
-
-
-def train(model, max_steps, **trainer_kwargs):
-    trainer = pl.Trainer(
-        max_steps=max_steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", **trainer_kwargs,
-    )
-    trainer.fit(model, datamodule=DigitsDataModule(batch_size=16))
-    return trainer
-
-
-def params(net):
-    return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
 
 
 def test_global_step_counts_generator_iterations_and_both_networks_move():

@@ -1,36 +1,13 @@
 """DCGAN behaviour: iteration counting, updates, losses, labels ignored, sampling."""
 
-import lightning.pytorch as pl
 import pytest
 import torch
 
 from datamodules import DigitsDataModule
 from zoo.models import DCGAN
+from tests.models.helpers import params, train
 
 TINY = dict(latent_dim=16, generator_channels=8, discriminator_channels=8)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny networks: on a shared 2-core machine intra-op threads only oversubscribe the
-    # cores (measured: ~0.2 s per iteration with 2 threads under load, ~0.03 s with 1).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def train(model, max_steps, batch_size=16, **trainer_kwargs):
-    trainer = pl.Trainer(
-        max_steps=max_steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", **trainer_kwargs,
-    )
-    trainer.fit(model, datamodule=DigitsDataModule(batch_size=batch_size))
-    return trainer
-
-
-def params(net):
-    return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
 
 
 def test_global_step_counts_generator_iterations_and_both_networks_move():

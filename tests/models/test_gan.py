@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
@@ -13,29 +12,13 @@ from PIL import Image
 from datamodules import CircleDataModule, DigitsDataModule
 from zoo.callbacks import SampleGrid
 from zoo.models import GAN
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny MLPs: one thread is much faster than OpenMP across busy cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.models import helpers
+from tests.models.helpers import params
 
 
 def train(model, max_steps, datamodule=None, **trainer_kwargs):
-    trainer_kwargs.setdefault("logger", False)
-    trainer = pl.Trainer(
-        max_steps=max_steps, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", **trainer_kwargs,
-    )
-    trainer.fit(model, datamodule=datamodule or CircleDataModule())
-    return trainer
-
-
-def params(net) -> torch.Tensor:
-    return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
+    """A bounded run on the circle (the toy's default data) unless another DataModule is given."""
+    return helpers.train(model, max_steps, datamodule=datamodule or CircleDataModule(), **trainer_kwargs)
 
 
 def ring_statistics(points: torch.Tensor) -> tuple[float, int]:

@@ -7,10 +7,10 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from datamodules import DigitsDataModule
 from zoo.models import InfoGAN
 from zoo.models.infogan import info_nll
 from zoo.nn.infogan import QOutput
+from tests.models.helpers import params, train
 
 TINY = dict(noise_dim=16, generator_channels=8, discriminator_channels=8, q_hidden=32)
 
@@ -31,19 +31,6 @@ class RecordLosses(pl.Callback):
     def on_train_batch_end(self, trainer, module, *args):
         self.info.append(trainer.callback_metrics["train/info_loss"].item())
         self.accuracy.append(trainer.callback_metrics["train/code_accuracy"].item())
-
-
-def train(model, max_steps, batch_size=16, **trainer_kwargs):
-    trainer = pl.Trainer(
-        max_steps=max_steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", **trainer_kwargs,
-    )
-    trainer.fit(model, datamodule=DigitsDataModule(batch_size=batch_size))
-    return trainer
-
-
-def params(net):
-    return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
 
 
 def q_accuracy_on_fresh_samples(model, n=400):

@@ -1,29 +1,13 @@
 """SGAN: the K-logit discriminator, the labelled subset, training and classification."""
 
-import lightning.pytorch as pl
 import pytest
 import torch
 
 from datamodules import DigitsDataModule
 from zoo.models.sgan import SGAN, log_d_fake, log_d_real
+from tests.models.helpers import train
 
 TINY = dict(latent_dim=16, generator_channels=8, discriminator_channels=8, labeled_batch_size=32)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def train(model, max_steps, **kwargs):
-    trainer = pl.Trainer(max_steps=max_steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", num_sanity_val_steps=0,
-                         limit_val_batches=0, **kwargs)
-    trainer.fit(model, datamodule=DigitsDataModule(batch_size=64))
-    return trainer
 
 
 def test_d_of_x_is_z_over_z_plus_one():

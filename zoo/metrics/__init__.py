@@ -1,7 +1,11 @@
-"""Evaluation metrics of the GAN zoo (plain torch; no Lightning).
+"""Evaluation metrics of the GAN zoo (plain torch and torchmetrics states; no Lightning).
 
-Digits domain metrics (the zoo's own digits classifier, not Inception): see
-``docs/metrics_domain.md``.
+* FID / IS / KID on torch-fidelity's Inception: :mod:`zoo.metrics.fidelity`
+  (``FidelityEvaluator``), weights lookup in :mod:`zoo.metrics.inception`.
+* Digits domain metrics with the zoo's own digits classifier (not Inception)
+  and paired image-to-image metrics: the functions below.
+
+See ``docs/metrics.md``.
 """
 
 from zoo.metrics.digits import DigitsClassifier, load_digits_classifier
@@ -15,3 +19,17 @@ from zoo.metrics.domain import (
     identity_accuracy,
 )
 from zoo.metrics.paired import lpips, paired_metrics
+
+__all__ = [
+    "DigitsClassifier",
+    "classifier_inception_score",
+    "code_accuracy",
+    "code_accuracy_of_samples",
+    "conditional_accuracy",
+    "fd_digits",
+    "frechet_distance",
+    "identity_accuracy",
+    "load_digits_classifier",
+    "lpips",
+    "paired_metrics",
+]

@@ -13,7 +13,7 @@ another module with ``forward`` (logits) and ``features`` is passed.
 None of these numbers is FID.  FD-digits is a Fréchet distance like FID's, but
 on the digits classifier's 128-d features instead of Inception-v3's 2048-d
 pool features, so its values are on a different scale and must not be compared
-with published FIDs.  See ``docs/metrics_domain.md`` for measured reference values.
+with published FIDs.  See ``docs/metrics.md`` for measured reference values.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def fd_digits(real_images: Tensor, fake_images: Tensor, classifier: nn.Module | 
     samples of real digits do not reach 0 (sampling noise): the shipped
     classifier gives about 41 for the val vs test split (179 images each),
     against about 1,300 for test vs uniform noise and 1,900-2,200 for test vs
-    a constant image (see ``docs/metrics_domain.md``).  Use the same number of images when comparing
+    a constant image (see ``docs/metrics.md``).  Use the same number of images when comparing
     models: the estimate is biased upwards for small sets.
 
     This is NOT FID (no Inception-v3; different scale); call it "FD-digits".

@@ -133,17 +133,6 @@ class ACGAN(GANModule):
         self.register_buffer("fixed_noise", noise.repeat(num_classes, 1))
         self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(samples_per_class))
 
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
-        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
-
-    def noise(self, n: int) -> Tensor:
-        """z ~ N(0, I), shape (n, latent_dim)."""
-        return torch.randn(n, self.hparams.latent_dim, device=self.device)
-
     def classes(self, n: int) -> Tensor:
         """c ~ p_c, uniform over the classes, shape (n,)."""
         return torch.randint(self.hparams.num_classes, (n,), device=self.device)

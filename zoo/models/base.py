@@ -128,6 +128,20 @@ class GANModule(pl.LightningModule):
             # The same precision-aware step, but not counted as an iteration.
             self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=lambda: None, model=self)
 
+    def configure_optimizers(self):
+        """Adam for G and D from ``hparams``: ``lr`` (``generator_lr`` for G when the model has
+        one), ``betas``, and linear decay from ``lr_decay_start`` when set. G's optimizer comes
+        first: its steps count as iterations. Models with other networks override this."""
+        hp = self.hparams
+        betas = tuple(hp.betas)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.get("generator_lr") or hp.lr, betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=betas)
+        return [opt_g, opt_d], self.linear_decay_schedulers([opt_g, opt_d], hp.get("lr_decay_start"))
+
+    def noise(self, n: int) -> Tensor:
+        """z ~ N(0, I), shape (n, hparams.latent_dim), on the module's device."""
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
     def linear_decay_schedulers(self, optimizers: list, start: int | None) -> list[dict]:
         """Per-iteration ``LambdaLR`` schedulers decaying every LR linearly to 0 at ``max_steps``."""
         if start is None:
@@ -197,6 +211,23 @@ class GANModule(pl.LightningModule):
                 f"labels must lie in [0, {num_classes - 1}], got {labels.min().item()}..{labels.max().item()}"
             )
         return labels
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: Tensor | None = None, noise: Tensor | None = None) -> Tensor:
+        """``n`` samples G(z) in the data's range, on the module's device (unconditional models).
+
+        ``noise``: optional z of shape (n, latent_dim). Every model shares the signature
+        ``sample(n, labels=None, noise=None)``; for an unconditional model any ``labels``
+        other than ``None`` is an error. Conditional models override this method.
+        """
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__} is unconditional: sample(n, noise=...) takes no labels")
+        latent_dim = self.hparams.latent_dim
+        noise = self.noise(n) if noise is None else noise.to(self.device)
+        if noise.shape != (n, latent_dim):
+            raise ValueError(f"noise must have shape ({n}, {latent_dim}), got {tuple(noise.shape)}")
+        with self._eval_mode(self.sampling_generator) as generator:
+            return generator(noise)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor | None]:
         """``n`` samples for FID / IS / KID and the labels they were conditioned on (``None`` if none)."""

@@ -110,17 +110,6 @@ class DCGAN(GANModule):
         noise = torch.randn(grid_size * grid_size, latent_dim, generator=torch.Generator().manual_seed(0))
         self.register_buffer("fixed_noise", noise)
 
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
-        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
-
-    def noise(self, n: int) -> Tensor:
-        """z ~ N(0, I), shape (n, latent_dim)."""
-        return torch.randn(n, self.hparams.latent_dim, device=self.device)
-
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x = batch[0]  # real images x ~ p_data(x); the labels, if any, are not used
         opt_g, opt_d = self.optimizers()
@@ -144,22 +133,6 @@ class DCGAN(GANModule):
                 self.backward_step(g_loss, opt_g)
             losses["g_loss"] = g_loss
         self.log_losses(**losses)
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` images G(z) in [-1, 1], shape (n, C, H, W), on the module's device.
-
-        ``noise``: optional z of shape (n, latent_dim). ``labels`` exists only so
-        that every model shares the signature ``sample(n, labels=None, noise=None)``;
-        DCGAN is unconditional and any value other than ``None`` is an error.
-        """
-        if labels is not None:
-            raise ValueError("DCGAN is unconditional: sample(n, noise=...) takes no labels")
-        noise = self.noise(n) if noise is None else noise.to(self.device)
-        if noise.shape != (n, self.hparams.latent_dim):
-            raise ValueError(f"noise must have shape ({n}, {self.hparams.latent_dim}), got {tuple(noise.shape)}")
-        with self._eval_mode(self.sampling_generator) as generator:
-            return generator(noise)
 
     def sample_grid(self) -> tuple[Tensor, int]:
         """``grid_size`` x ``grid_size`` images from the fixed noise."""

@@ -201,17 +201,6 @@ class GAN(GANModule):
         points = torch.stack([torch.as_tensor(dataset[i][0]) for i in range(n)]).float().reshape(n, 2)
         self.real_points = points.to(self.real_points.device)
 
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
-        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
-
-    def noise(self, n: int) -> Tensor:
-        """z ~ N(0, I), shape (n, latent_dim)."""
-        return torch.randn(n, self.hparams.latent_dim, device=self.device)
-
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x = batch[0]  # real samples x ~ p_data(x); the labels, if any, are not used
         opt_g, opt_d = self.optimizers()
@@ -236,22 +225,6 @@ class GAN(GANModule):
             self.backward_step(g_loss, opt_g)
         losses["g_loss"] = g_loss
         self.log_losses(**losses)
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` samples G(z), shape (n, *image_shape), on the module's device.
-
-        ``noise``: optional z of shape (n, latent_dim). ``labels`` exists only so
-        that every model shares the signature ``sample(n, labels=None, noise=None)``;
-        the GAN is unconditional and any value other than ``None`` is an error.
-        """
-        if labels is not None:
-            raise ValueError("GAN is unconditional: sample(n, noise=...) takes no labels")
-        noise = self.noise(n) if noise is None else noise.to(self.device)
-        if noise.shape != (n, self.hparams.latent_dim):
-            raise ValueError(f"noise must have shape ({n}, {self.hparams.latent_dim}), got {tuple(noise.shape)}")
-        with self._eval_mode(self.sampling_generator) as generator:
-            return generator(noise)
 
     @torch.no_grad()
     def sample_grid(self) -> tuple[Tensor, int]:

@@ -178,14 +178,6 @@ class InfoGAN(GANModule):
         self.register_buffer("fixed_categorical", categorical)
         self.register_buffer("fixed_continuous", continuous.repeat(rows, 1))
 
-    def configure_optimizers(self):
-        hp = self.hparams
-        # G's optimiser: G only. D's optimiser: the shared trunk, D's head and Q's head.
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.generator_lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        schedulers = self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
-        return [opt_g, opt_d], schedulers  # generator first: its steps count as iterations
-
     # ------------------------------------------------------------------- latents
     def noise(self, n: int) -> Tensor:
         """z ~ N(0, I), shape (n, noise_dim)."""

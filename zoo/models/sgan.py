@@ -165,15 +165,6 @@ class SGAN(GANModule):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ---------------------------------------------------------------- training
-    def configure_optimizers(self):
-        hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas))
-        return [opt_g, opt_d]
-
-    def noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.hparams.latent_dim, device=self.device)
-
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, _ = batch  # the unlabelled batch: its labels are not used
         opt_g, opt_d = self.optimizers()
@@ -239,14 +230,5 @@ class SGAN(GANModule):
         self.test_accuracy = accuracy
 
     # ----------------------------------------------------------------- sampling
-    @torch.no_grad()
-    def sample(self, n: int, labels: Tensor | None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` unconditional samples G(z) in [-1, 1]; SGAN's G takes no labels."""
-        if labels is not None:
-            raise ValueError("SGAN's generator is unconditional: call sample(n) without labels")
-        noise = self.noise(n) if noise is None else noise.to(self.device)
-        with self._eval_mode(self.sampling_generator) as generator:
-            return generator(noise)
-
     def sample_grid(self) -> tuple[Tensor, int]:
         return self.sample(len(self.fixed_noise), noise=self.fixed_noise), self.hparams.samples_per_row
