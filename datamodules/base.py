@@ -175,26 +175,22 @@ def normalize(images: Tensor) -> Tensor:
     return images.to(torch.float32).div_(127.5).sub_(1.0)
 
 
-class ImageDataModule(pl.LightningDataModule):
-    """Base class of the in-memory labelled image DataModules.
+class InMemoryDataModule(pl.LightningDataModule):
+    """Loader plumbing shared by the in-memory DataModules (images here, points in ``toy.py``).
 
-    Subclasses set ``image_size``/``channels``/``num_classes`` in ``__init__`` and
-    implement :meth:`load_splits`; everything else (caching, loaders, splits) is here.
+    Subclasses implement :meth:`build_datasets` and the ``image_shape`` /
+    ``num_classes`` / ``class_names`` properties; caching, splits, loaders and a
+    cheap ``repr`` are here.
 
     Args:
-        batch_size: Images per batch (all loaders).
-        num_workers: DataLoader worker processes.  The data is in memory, so the
-            default 0 (load in the main process) is usually fastest.
-        pin_memory: Page-lock batches for faster GPU copies; ``None`` means
-            "when CUDA is available".
-        persistent_workers: Keep workers alive between epochs; ``None`` means
-            ``num_workers > 0``.
-        random_flip: Mirror training images left-right at random (never the
-            validation or test images).
+        batch_size: Samples per batch (all loaders).
+        num_workers: DataLoader worker processes (0, the default, is fastest for in-memory data).
+        pin_memory: Page-lock batches for faster GPU copies; ``None`` means "when CUDA is available".
+        persistent_workers: Keep workers alive between epochs; ``None`` means ``num_workers > 0``.
     """
 
-    channels: int = 1
-    default_class_names: tuple[str, ...] = ()
+    #: what one sample is called in messages ("images", "points")
+    sample_noun: str = "samples"
 
     def __init__(
         self,
@@ -202,8 +198,6 @@ class ImageDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
-        *,
-        random_flip: bool = False,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -216,70 +210,32 @@ class ImageDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers
-        self.random_flip = random_flip
-        self.image_size: int = 32
-        self._num_classes: int | None = None
-        self._class_names: list[str] | None = None
-        self._datasets: dict[str, ImageTensorDataset] | None = None
-
-    # -- what the model needs to know before any data is loaded -----------------------
+        self._datasets: dict[str, Dataset] | None = None
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """``(C, H, W)`` of the images in a batch; known right after ``__init__``."""
-        return (self.channels, self.image_size, self.image_size)
-
-    @property
-    def dims(self) -> tuple[int, int, int]:
-        """Same as :attr:`image_shape` (the Lightning convention)."""
+    def dims(self) -> tuple[int, ...]:
+        """Same as ``image_shape`` (the Lightning convention)."""
         return self.image_shape
 
-    @property
-    def num_classes(self) -> int | None:
-        """Number of label classes (``None`` for unlabelled data); known right after ``__init__``."""
-        return self._num_classes
-
-    @property
-    def class_names(self) -> list[str]:
-        """Human-readable name of each class index."""
-        if self._class_names is not None:
-            return list(self._class_names)
-        return list(self.default_class_names)
-
-    # -- loading ----------------------------------------------------------------------
-
-    def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
-        """Subclasses: return ``{split: (uint8 images (N, C, H, W), int64 labels (N,))}`` for all splits."""
+    def build_datasets(self) -> dict[str, Dataset]:
+        """Subclasses: the ``train``, ``val`` and ``test`` data sets."""
         raise NotImplementedError
 
     def setup(self, stage: str | None = None) -> None:
-        """Load all splits into memory once (later calls are no-ops)."""
-        if self._datasets is not None:
-            return
-        splits = self.load_splits()
-        datasets = {}
-        for split in SPLITS:
-            images, labels = splits[split]
-            if tuple(images.shape[1:]) != self.image_shape:
-                raise RuntimeError(f"{split} images have shape {tuple(images.shape[1:])}, expected {self.image_shape}")
-            datasets[split] = ImageTensorDataset(images, labels)
-        self._datasets = datasets
+        """Build all splits once (later calls are no-ops)."""
+        if self._datasets is None:
+            self._datasets = self.build_datasets()
 
     def split_dataset(self, split: str, augment: bool = False) -> Dataset:
-        """The ``"train"``, ``"val"`` or ``"test"`` data set (loaded on first use).
+        """The ``"train"``, ``"val"`` or ``"test"`` data set (built on first use).
 
-        Items are ``(image float32 (C, H, W) in [-1, 1], label int64)``.  With
-        ``augment=True`` the training split gets the random flip when enabled.
+        ``augment=True`` asks for the training augmentation where a subclass has one.
         """
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
-        if self._datasets is None:
-            self.setup()
+        self.setup()
         assert self._datasets is not None
-        dataset: Dataset = self._datasets[split]
-        if augment and split == "train" and self.random_flip:
-            dataset = RandomHorizontalFlip(dataset)
-        return dataset
+        return self._datasets[split]
 
     # -- loaders ----------------------------------------------------------------------
 
@@ -297,11 +253,11 @@ class ImageDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches (random flip when enabled); the last partial batch is dropped."""
+        """Shuffled training batches (augmented when enabled); the last partial batch is dropped."""
         dataset = self.split_dataset("train", augment=True)
         if len(dataset) < self.batch_size:  # type: ignore[arg-type]
             raise ValueError(
-                f"batch_size {self.batch_size} is larger than the {len(dataset)} training images "  # type: ignore[arg-type]
+                f"batch_size {self.batch_size} is larger than the {len(dataset)} training {self.sample_noun} "  # type: ignore[arg-type]
                 f"of {type(self).__name__}; with drop_last there would be no batch"
             )
         return self._loader(dataset, train=True)
@@ -321,6 +277,88 @@ class ImageDataModule(pl.LightningDataModule):
 
     # LightningDataModule.__str__ builds every loader (loading, even downloading, data): keep printing cheap.
     __str__ = __repr__
+
+
+class ImageDataModule(InMemoryDataModule):
+    """Base class of the in-memory labelled image DataModules.
+
+    Subclasses set ``image_size``/``channels``/``num_classes`` in ``__init__`` and
+    implement :meth:`load_splits`; everything else (caching, loaders, splits) is here.
+
+    Args:
+        batch_size: Images per batch (all loaders).
+        num_workers: DataLoader worker processes.  The data is in memory, so the
+            default 0 (load in the main process) is usually fastest.
+        pin_memory: Page-lock batches for faster GPU copies; ``None`` means
+            "when CUDA is available".
+        persistent_workers: Keep workers alive between epochs; ``None`` means
+            ``num_workers > 0``.
+        random_flip: Mirror training images left-right at random (never the
+            validation or test images).
+    """
+
+    channels: int = 1
+    default_class_names: tuple[str, ...] = ()
+    sample_noun = "images"
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
+        *,
+        random_flip: bool = False,
+    ) -> None:
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        self.random_flip = random_flip
+        self.image_size: int = 32
+        self._num_classes: int | None = None
+        self._class_names: list[str] | None = None
+
+    # -- what the model needs to know before any data is loaded -----------------------
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of the images in a batch; known right after ``__init__``."""
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of label classes (``None`` for unlabelled data); known right after ``__init__``."""
+        return self._num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        """Human-readable name of each class index."""
+        if self._class_names is not None:
+            return list(self._class_names)
+        return list(self.default_class_names)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """Subclasses: return ``{split: (uint8 images (N, C, H, W), int64 labels (N,))}`` for all splits."""
+        raise NotImplementedError
+
+    def build_datasets(self) -> dict[str, Dataset]:
+        """All splits as in-memory data sets, shapes checked."""
+        splits = self.load_splits()
+        datasets = {}
+        for split in SPLITS:
+            images, labels = splits[split]
+            if tuple(images.shape[1:]) != self.image_shape:
+                raise RuntimeError(f"{split} images have shape {tuple(images.shape[1:])}, expected {self.image_shape}")
+            datasets[split] = ImageTensorDataset(images, labels)
+        return datasets
+
+    def split_dataset(self, split: str, augment: bool = False) -> Dataset:
+        """Items are ``(image float32 (C, H, W) in [-1, 1], label int64)``; with ``augment=True``
+        the training split gets the random flip when enabled."""
+        dataset = super().split_dataset(split)
+        if augment and split == "train" and self.random_flip:
+            dataset = RandomHorizontalFlip(dataset)
+        return dataset
 
 
 def check_image_size(image_size: int) -> int:

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
-import lightning.pytorch as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from datamodules import register_datamodule
-from datamodules.base import SPLITS
+from datamodules.base import SPLITS, InMemoryDataModule
 
 
 def ring_points(n: int, radius: float = 1.0, noise: float = 0.05, seed: int = 0) -> Tensor:
@@ -51,7 +49,7 @@ class PointDataset(Dataset):
 
 
 @register_datamodule("circle", summary="2-D toy: points on a noisy unit circle (not images)")
-class CircleDataModule(pl.LightningDataModule):
+class CircleDataModule(InMemoryDataModule):
     """A ring in the plane: angle uniform on [0, 2π), radius ``radius``, Gaussian noise.
 
     Each split is a fixed set of points drawn once with its own seed
@@ -73,6 +71,7 @@ class CircleDataModule(pl.LightningDataModule):
     """
 
     name = "circle"
+    sample_noun = "points"
 
     def __init__(
         self,
@@ -87,27 +86,16 @@ class CircleDataModule(pl.LightningDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
         if noise < 0:
             raise ValueError(f"noise must be >= 0, got {noise}")
         if radius <= 0:
             raise ValueError(f"radius must be > 0, got {radius}")
         if num_train < 1 or num_val < 0 or num_test < 0:
             raise ValueError(f"need num_train >= 1, num_val >= 0, num_test >= 0, got {num_train}, {num_val}, {num_test}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers=True needs num_workers > 0 (got num_workers=0)")
         self.save_hyperparameters()
         self.noise, self.radius, self.seed = noise, radius, seed
         self.sizes = {"train": num_train, "val": num_val, "test": num_test}
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
-        self.persistent_workers = persistent_workers
-        self._datasets: dict[str, PointDataset] | None = None
 
     # -- what the model needs to know before any data is loaded -----------------------
 
@@ -115,11 +103,6 @@ class CircleDataModule(pl.LightningDataModule):
     def image_shape(self) -> tuple[int]:
         """Shape of one sample, ``(2,)`` (not an image; the name is the zoo's common API)."""
         return (2,)
-
-    @property
-    def dims(self) -> tuple[int]:
-        """Same as :attr:`image_shape` (the Lightning convention)."""
-        return self.image_shape
 
     @property
     def num_classes(self) -> None:
@@ -132,63 +115,9 @@ class CircleDataModule(pl.LightningDataModule):
 
     # -- data -------------------------------------------------------------------------
 
-    def setup(self, stage: str | None = None) -> None:
-        """Draw the three splits once (later calls are no-ops)."""
-        if self._datasets is not None:
-            return
-        self._datasets = {
+    def build_datasets(self) -> dict[str, PointDataset]:
+        """Draw the three splits; items ``(point (2,), label 0)``. No augmentation."""
+        return {
             split: PointDataset(ring_points(self.sizes[split], self.radius, self.noise, self.seed + i))
             for i, split in enumerate(SPLITS)
         }
-
-    def split_dataset(self, split: str, augment: bool = False) -> Dataset:
-        """The ``"train"``, ``"val"`` or ``"test"`` data set; items ``(point (2,), label 0)``.
-
-        ``augment`` is accepted for API compatibility and ignored (no augmentation).
-        """
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
-        if self._datasets is None:
-            self.setup()
-        assert self._datasets is not None
-        return self._datasets[split]
-
-    # -- loaders ----------------------------------------------------------------------
-
-    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
-        pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
-        persistent = self.num_workers > 0 if self.persistent_workers is None else self.persistent_workers
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=train,
-            drop_last=train,
-            num_workers=self.num_workers,
-            pin_memory=pin,
-            persistent_workers=persistent,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches; the last partial batch is dropped."""
-        dataset = self.split_dataset("train")
-        if len(dataset) < self.batch_size:  # type: ignore[arg-type]
-            raise ValueError(
-                f"batch_size {self.batch_size} is larger than the {len(dataset)} training points "  # type: ignore[arg-type]
-                f"of {type(self).__name__}; with drop_last there would be no batch"
-            )
-        return self._loader(dataset, train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches in a fixed order, none dropped."""
-        return self._loader(self.split_dataset("val"), train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        """Test batches in a fixed order, none dropped."""
-        return self._loader(self.split_dataset("test"), train=False)
-
-    def __repr__(self) -> str:
-        hp: dict[str, Any] = dict(self.hparams) if self.hparams else {}
-        args = ", ".join(f"{k}={v!r}" for k, v in hp.items())
-        return f"{type(self).__name__}({args})"
-
-    __str__ = __repr__
