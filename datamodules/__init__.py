@@ -1,14 +1,18 @@
-"""In-memory image DataModules for the GAN zoo, by name.
+"""The DataModules of the GAN zoo (in-memory images, image folders, translation tasks), by name.
 
 >>> from datamodules import list_datamodules, get_datamodule_class
 >>> list_datamodules()
-['cifar10', 'circle', 'digits', 'mnist']
+['cifar10', 'circle', 'digit_outlines', 'digit_strokes', 'digits', 'image_folder', 'mnist', 'paired_folder', 'unpaired_folder']
 >>> get_datamodule_class("digits")(image_size=16).image_shape
 (1, 16, 16)
 
 ``digits`` ships with the package (offline default); ``mnist`` and ``cifar10``
 read the standard files and download them when they can; ``circle`` is a 2-D toy
-(points on a ring, not images).  See ``docs/data.md``.
+(points on a ring, not images).  Image-to-image data (batches are dicts, see
+:mod:`datamodules.folders`): ``paired_folder`` and ``unpaired_folder`` read
+pix2pix / CycleGAN folders or download the published sets, ``image_folder`` is a
+plain folder of images, and ``digit_outlines`` / ``digit_strokes`` are small
+embedded translation tasks built from ``digits``.  See ``docs/data.md``.
 """
 
 from __future__ import annotations
@@ -44,19 +48,34 @@ def create_datamodule(name: str, **kwargs: Any):
 from datamodules.base import DataNotFoundError, ImageDataModule  # noqa: E402
 from datamodules.cifar10 import CIFAR10DataModule  # noqa: E402
 from datamodules.digits import DigitsDataModule  # noqa: E402
+from datamodules.folders import (  # noqa: E402
+    ImageFolderDataModule,
+    PairedFolderDataModule,
+    TranslationDataModule,
+    UnpairedFolderDataModule,
+    detect_layout,
+)
 from datamodules.mnist import MNISTDataModule, read_idx  # noqa: E402
 from datamodules.toy import CircleDataModule  # noqa: E402
+from datamodules.translation_tasks import DigitOutlinesDataModule, DigitStrokesDataModule  # noqa: E402
 
 __all__ = [
     "DATAMODULES",
     "CIFAR10DataModule",
     "CircleDataModule",
     "DataNotFoundError",
+    "DigitOutlinesDataModule",
+    "DigitStrokesDataModule",
     "DigitsDataModule",
     "ImageDataModule",
+    "ImageFolderDataModule",
     "MNISTDataModule",
+    "PairedFolderDataModule",
+    "TranslationDataModule",
     "UnknownNameError",
+    "UnpairedFolderDataModule",
     "create_datamodule",
+    "detect_layout",
     "get_datamodule_class",
     "list_datamodules",
     "read_idx",

@@ -44,3 +44,58 @@ def write_fake_cifar10(root: Path, per_batch: int = 1050, n_test: int = 200, see
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [n.encode() for n in names]}, protocol=2))
     return folder
+
+
+# -- image folders (image-to-image layouts) --------------------------------------------------
+
+
+def random_image(width: int, height: int, mode: str = "RGB", seed: int = 0):
+    """A PIL image of random pixels in ``mode`` (``L``, ``RGB``, ``RGBA``, ``P`` or ``I;16``)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    if mode == "I;16":
+        return Image.fromarray(rng.integers(0, 65536, (height, width), dtype=np.uint16))
+    rgb = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    if mode == "P":
+        return rgb.quantize(colors=16)
+    if mode == "RGBA":
+        alpha = Image.fromarray(rng.integers(0, 256, (height, width), dtype=np.uint8))
+        image = rgb.copy()
+        image.putalpha(alpha)
+        return image
+    return rgb.convert(mode)
+
+
+def write_aligned_folder(root: Path, counts: dict[str, int] | None = None, size: tuple[int, int] = (37, 53),
+                         identical: bool = True, suffix: str = ".png", seed: int = 0) -> Path:
+    """A pix2pix folder ``root/{split}/NNNN{suffix}``: each file A|B side by side, each half ``size`` (w, h).
+
+    ``identical=True`` makes B a copy of A (so aligned transforms keep A == B exactly).
+    """
+    from PIL import Image
+
+    counts = {"train": 4, "test": 2} if counts is None else counts
+    width, height = size
+    for s, (split, n) in enumerate(counts.items()):
+        folder = root / split
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            a = random_image(width, height, seed=seed + 1000 * s + 2 * i)
+            b = a if identical else random_image(width, height, seed=seed + 1000 * s + 2 * i + 1)
+            ab = Image.new("RGB", (2 * width, height))
+            ab.paste(a, (0, 0))
+            ab.paste(b, (width, 0))
+            ab.save(folder / f"{split}_{i:04d}{suffix}")
+    return root
+
+
+def write_unpaired_folder(root: Path, counts: dict[str, int] | None = None, size: tuple[int, int] = (37, 53),
+                          suffix: str = ".jpg", seed: int = 0) -> Path:
+    """A CycleGAN folder ``root/{trainA,trainB,testA,testB}/`` of random images (numbers from ``counts``)."""
+    counts = {"trainA": 3, "trainB": 5, "testA": 2, "testB": 3} if counts is None else counts
+    for s, (name, n) in enumerate(counts.items()):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            random_image(*size, seed=seed + 1000 * s + i).save(root / name / f"{name}_{i:04d}{suffix}")
+    return root

@@ -9,7 +9,7 @@ import torch
 
 
 class SaveRankWeights(pl.Callback):
-    """At the end of training every rank saves its generator's state dict to ``directory/rank<R>.pt``."""
+    """At the end of training every rank saves its networks' state dicts to ``directory/rank<R>.pt``."""
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
@@ -17,8 +17,7 @@ class SaveRankWeights(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         state = {
-            "generator": pl_module.generator.state_dict(),
-            "discriminator": pl_module.discriminator.state_dict(),
+            **{name: getattr(pl_module, name).state_dict() for name in pl_module.networks},
             "global_step": trainer.global_step,
             "world_size": trainer.world_size,
             "strategy": type(trainer.strategy).__name__,

@@ -26,13 +26,29 @@ def run_ddp(tmp_path, *args: str) -> subprocess.CompletedProcess:
     return out
 
 
-def test_cgan_trains_under_two_process_ddp_and_ranks_hold_identical_weights(tmp_path):
-    out = run_ddp(tmp_path, "--model", "cgan", "--trainer.max_steps", "6", "--model.generator_channels", "8",
-                  "--model.discriminator_channels", "8")
+SMALL = ("--model.generator_channels", "8", "--model.discriminator_channels", "8")
+
+
+def load_ranks(tmp_path) -> tuple[dict, dict]:
     rank0 = torch.load(tmp_path / "dump/rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "dump/rank1.pt", weights_only=True)
     assert rank0["world_size"] == rank1["world_size"] == 2
     assert rank0["strategy"] == "GANDDPStrategy" and not rank0["find_unused_parameters"]
+    return rank0, rank1
+
+
+def test_cyclegan_four_networks_stay_identical_across_ranks(tmp_path):
+    run_ddp(tmp_path, "--model", "cyclegan", "--trainer.max_steps", "3", "--model.num_blocks", "1", *SMALL)
+    rank0, rank1 = load_ranks(tmp_path)
+    assert rank0["global_step"] == rank1["global_step"] == 3
+    for net in ("generator", "generator_ba", "discriminator_a", "discriminator_b"):
+        for key, value in rank0[net].items():
+            assert torch.equal(value, rank1[net][key]), f"{net}.{key} differs between ranks"
+
+
+def test_cgan_trains_under_two_process_ddp_and_ranks_hold_identical_weights(tmp_path):
+    out = run_ddp(tmp_path, "--model", "cgan", "--trainer.max_steps", "6", *SMALL)
+    rank0, rank1 = load_ranks(tmp_path)
     assert rank0["global_step"] == rank1["global_step"] == 6
     for net in ("generator", "discriminator"):
         for key, value in rank0[net].items():

@@ -9,6 +9,7 @@ import pytest
 import torch
 import yaml
 
+import datamodules
 import zoo
 from tests.conftest import REPO, subprocess_env
 from zoo.fit import UsageError, main, resolve_names
@@ -25,7 +26,8 @@ def test_unknown_model_and_data_fail_at_once_naming_choices(capsys):
         main(["--model", "stylegan9"])
     assert exit_info.value.code == 2
     assert "unknown model 'stylegan9'; valid choices: " + ", ".join(zoo.list_models()) in capsys.readouterr().err
-    with pytest.raises(UsageError, match=r"unknown data set 'svhn'; valid choices: cifar10, circle, digits, mnist"):
+    names = ", ".join(datamodules.list_datamodules())
+    with pytest.raises(UsageError, match=rf"unknown data set 'svhn'; valid choices: {names}, a published set \(.*horse2zebra"):
         resolve_names(["--model", "cgan", "--data", "svhn"])
     with pytest.raises(UsageError, match="choose a model with --model"):
         resolve_names([])
@@ -48,7 +50,7 @@ def test_help_lists_models_and_data_sets():
     assert out.returncode == 0, out.stderr
     text = " ".join(out.stdout.split())
     assert all(name in text for name in zoo.list_models())
-    assert "Data sets (--data): cifar10, circle, digits, mnist" in text
+    assert "Data sets (--data): " + ", ".join(datamodules.list_datamodules()) in text
     assert "--trainer.max_steps" in text and "--ckpt_path" in text
 
 
@@ -156,7 +158,7 @@ def test_zoo_load_reproduces_samples_for_the_same_noise(fit, tmp_path):
 def test_zoo_load_errors():
     with pytest.raises(FileNotFoundError, match="neither a checkpoint file nor a registered model"):
         zoo.load("nowhere/at/all")
-    with pytest.raises(ValueError, match="no pretrained weights are published for 'cgan'"):
+    with pytest.raises(ValueError, match=r"zoo.load\('cgan'\) needs weights=.*cyclegan.horse2zebra"):
         zoo.load("cgan")
 
 

@@ -1,5 +1,8 @@
+import inspect
+
 import pytest
 
+import datamodules
 import zoo
 from zoo.models.base import GANModule
 from zoo.registry import MODELS, Registry, UnknownNameError
@@ -12,10 +15,17 @@ def test_list_models_has_cgan_and_wildcards():
 
 
 @pytest.mark.parametrize("name", zoo.list_models())
-def test_every_model_builds_from_its_name(name):
-    model = zoo.create_model(name, image_shape=(1, 32, 32), num_classes=10)
-    assert isinstance(model, GANModule)
-    assert MODELS.entry(name).meta["default_data"]
+def test_every_model_builds_from_its_name_and_its_default_data(name):
+    """The default data set exists, and linking its attributes into the model builds the model."""
+    from zoo.fit import DATA_LINKS
+
+    data_name = MODELS.entry(name).meta["default_data"]
+    datamodule = datamodules.create_datamodule(data_name)
+    parameters = inspect.signature(zoo.get_model_class(name).__init__).parameters
+    links = {arg: getattr(datamodule, attr) for attr, arg in DATA_LINKS.items()
+             if arg in parameters and hasattr(datamodule, attr)}
+    assert links, f"{name} takes nothing from {data_name}"
+    assert isinstance(zoo.create_model(name, **links), GANModule)
 
 
 def test_unknown_name_lists_valid_choices():

@@ -19,23 +19,56 @@ __version__ = "0.1.0"
 __all__ = ["create_model", "get_model_class", "list_models", "load", "register_model"]
 
 
-def load(source: str | Path, *, map_location: str = "cpu"):
-    """Load a trained model from a checkpoint path written by ``python -m zoo.fit``.
+def load(source: str | Path, *, weights: str | Path | None = None, map_location: str = "cpu", **kwargs):
+    """Load a trained model: a checkpoint of ``python -m zoo.fit``, or released weights.
 
-    Returns the model's LightningModule in eval mode, ready for ``sample()``.
-    A registered model name is not enough: no pretrained weights are published
-    for the zoo's models yet, so a name raises an error saying so.
+    * ``zoo.load("runs/.../last.ckpt")``: the LightningModule of that run.
+    * ``zoo.load("cyclegan", weights="horse2zebra")`` / ``zoo.load("pix2pix",
+      weights="facades_label2photo")``: the reference authors' released generator
+      (``zoo.weights``; downloaded once into the cache, sha256-checked when known)
+      in a module of the matching architecture. ``weights`` may also be the path
+      of such a ``.pth`` file (offline). A released CycleGAN file holds one
+      direction, so the module translates ``"AtoB"`` only.
+    * ``**kwargs``: passed to ``zoo.weights.pretrained_generator`` (``cache_dir``,
+      ``progress``, ``sha256``).
+
+    Returns the module in eval mode on ``map_location``, ready for ``sample()`` or ``translate()``.
     """
     from zoo.checkpoints import load_checkpoint
 
+    if weights is not None:
+        return _load_released(str(source), weights, **kwargs).to(map_location)
     path = Path(source)
     if path.suffix == ".ckpt" or path.exists():
         return load_checkpoint(path, map_location=map_location)
     if str(source) in list_models():
+        from zoo.weights import list_pretrained
+
+        released = ", ".join(list_pretrained()) or "none"
         raise ValueError(
-            f"no pretrained weights are published for {source!r} yet; "
-            "pass the path of a checkpoint written by `python -m zoo.fit`"
+            f"zoo.load({str(source)!r}) needs weights=...: a checkpoint path written by `python -m zoo.fit`, "
+            f"or released weights (available: {released})"
         )
     raise FileNotFoundError(
         f"{source!r} is neither a checkpoint file nor a registered model ({', '.join(list_models())})"
     )
+
+
+def _load_released(model: str, weights: str | Path, **kwargs):
+    """A module of ``model`` around a released generator (see :func:`load`)."""
+    from zoo.weights import NETWORKS, pretrained_generator
+
+    if model not in NETWORKS:
+        raise ValueError(
+            f"no released weights for {model!r}; models with released weights: {', '.join(sorted(NETWORKS))}"
+        )
+    generator = pretrained_generator(model, weights, **kwargs)
+    net = NETWORKS[model][1]
+    channels = {"in_channels": net["in_channels"], "out_channels": net["out_channels"]}
+    if model == "cyclegan":
+        module = create_model("cyclegan", num_blocks=net["num_blocks"], **channels)
+        module.directions = ("AtoB",)  # a released file holds G only
+    else:
+        module = create_model("pix2pix", image_size=2 ** net["num_downs"], **channels)
+    module.generator = generator
+    return module.eval()

@@ -22,6 +22,8 @@ line printed is that directory.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
 import sys
 import warnings
@@ -35,6 +37,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from datamodules import DATAMODULES
+from datamodules.folders import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_for
 from zoo.callbacks import GenerativeMetrics, SampleGrid
 from zoo.loggers import RunCSVLogger
 from zoo.models.base import GANModule
@@ -116,11 +119,38 @@ def resolve_names(args: Sequence[str]) -> list[str]:
         after = i + (1 if args[i].startswith("--model=") else 2)
         args = [*args[:after], "--data", MODELS.entry(model_name).meta["default_data"], *args[after:]]
         data = _flag_value(args, "--data")
-    if data is not None and "." not in data[1]:
-        try:
-            args = _set_flag(args, "--data", DATAMODULES.entry(data[1]).class_path)
-        except UnknownNameError as err:
-            raise UsageError(str(err)) from None
+    if data is not None and data[1] not in DATAMODULES:
+        args = _resolve_data_spec(args, data, model_name)
+    elif data is not None:
+        args = _set_flag(args, "--data", DATAMODULES.entry(data[1]).class_path)
+    return args
+
+
+def _resolve_data_spec(args: list[str], data: tuple[int, str], model_name: str | None) -> list[str]:
+    """``--data`` given as a folder path or a published set name (horse2zebra, facades, ...).
+
+    The folder's layout picks the DataModule (``datamodules.folders.detect_layout``); a name
+    published both paired and unpaired (facades, maps, cityscapes) follows the model.
+    """
+    i, spec = data
+    model_class = MODELS.get(model_name) if model_name in MODELS else None
+    paired = getattr(model_class, "paired_data", None)
+    try:
+        found = datamodule_for(spec, paired=paired)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if found is None:
+        if "." in spec and not Path(spec).exists():  # a class path
+            return args
+        published = sorted(set(CYCLEGAN_DATASETS) | set(PIX2PIX_DATASETS))
+        raise UsageError(
+            f"unknown data set {spec!r}; valid choices: {', '.join(DATAMODULES.names())}, "
+            f"a published set ({', '.join(published)}) or a folder path"
+        )
+    name, init_args = found
+    after = i + (1 if args[i].startswith("--data=") else 2)
+    extra = [f"--data.{key}={value}" for key, value in init_args.items()]
+    args = [*args[:i], "--data", DATAMODULES.entry(name).class_path, *extra, *args[after:]]
     return args
 
 
@@ -128,6 +158,16 @@ def registered_name(registry, obj: Any) -> str:
     """The registry name of ``obj``'s class, or its lowercased class name."""
     entry = registry.find_class(type(obj))
     return entry.name if entry else type(obj).__name__.lower()
+
+
+def run_data_name(datamodule: Any) -> str:
+    """The data part of the run directory: a published set's name, a folder's name, or the registry name."""
+    published = getattr(datamodule, "published", None)
+    if published is not None:
+        return str(published.name)
+    if isinstance(getattr(datamodule, "root", None), Path):
+        return datamodule.root.resolve().name
+    return registered_name(DATAMODULES, datamodule)
 
 
 def find_last_checkpoint(run_root: Path) -> Path:
@@ -139,6 +179,37 @@ def find_last_checkpoint(run_root: Path) -> Path:
     if not candidates:
         raise UsageError(f"--ckpt_path last: no checkpoint to resume under {run_root}/version_*/checkpoints/")
     return candidates[-1]
+
+
+DATA_LINKS: dict[str, str] = {
+    "image_shape": "image_shape",
+    "num_classes": "num_classes",
+    "input_channels": "in_channels",
+    "output_channels": "out_channels",
+    "image_size": "image_size",
+}
+"""DataModule attribute -> model constructor argument, linked when both exist (the data wins)."""
+
+
+def _import_class(class_path: str) -> type:
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def link_data_to_model(config: Any) -> None:
+    """Set ``model.init_args.<arg>`` from the DataModule for every pair of :data:`DATA_LINKS` that both sides
+    have (an image model gets ``image_shape``/``num_classes``, a translation model ``in_channels``,
+    ``out_channels``, ``image_size``). The DataModule is built from its config (cheap: data loads in setup)."""
+    model, data = config.get("model"), config.get("data")
+    if model is None or data is None or not getattr(model, "class_path", None) or not getattr(data, "class_path", None):
+        return
+    data_args = dict(data.init_args or {})
+    datamodule = _import_class(data.class_path)(**data_args)
+    parameters = inspect.signature(_import_class(model.class_path).__init__).parameters
+    for attribute, argument in DATA_LINKS.items():
+        if argument in parameters and hasattr(datamodule, attribute):
+            value = getattr(datamodule, attribute)
+            model.init_args[argument] = list(value) if isinstance(value, tuple) else value
 
 
 class ZooCLI(LightningCLI):
@@ -160,12 +231,14 @@ class ZooCLI(LightningCLI):
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
-        parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
-        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        """Copy what the DataModule knows into the model's matching constructor arguments (see DATA_LINKS)."""
+        link_data_to_model(self.config)
 
     def instantiate_trainer(self, **kwargs: Any):
         model_name = registered_name(MODELS, self.model)
-        data_name = registered_name(DATAMODULES, self.datamodule)
+        data_name = run_data_name(self.datamodule)
         run_root = Path(self.config.runs_dir) / model_name / data_name
         version = None
         if self.config.ckpt_path == "last":

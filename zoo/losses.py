@@ -134,3 +134,31 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     logits = critic(x_hat)
     (grad,) = torch.autograd.grad(logits.sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+# -- the image-to-image papers' form ---------------------------------------------------
+
+TARGET_LOSSES = ("bce", "lsgan")
+"""Losses of :func:`target_loss` (the two GAN modes of the pix2pix / CycleGAN reference code)."""
+
+
+def target_loss(logits: Tensor, real: bool, kind: str = "lsgan") -> Tensor:
+    """D's output pushed towards the "real" (1) or "fake" (0) target, as pix2pix / CycleGAN write it.
+
+    ``bce``: binary cross-entropy with logits (pix2pix's objective, Isola et al. 2017, Eq. 1);
+    ``lsgan``: squared error (CycleGAN §4, after Mao et al. 2017). Both papers use it as
+    L_G = target_loss(D(G(x)), real=True) for the generator and
+    L_D = ½ [target_loss(D(y), True) + target_loss(D(G(x)), False)] ("we divide the objective by 2
+    while optimizing D", pix2pix §3.3). Works on any logit shape (a PatchGAN map included).
+    """
+    target = torch.full_like(logits, 1.0 if real else 0.0)
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, target)
+    if kind == "lsgan":
+        return F.mse_loss(logits, target)
+    raise ValueError(f"unknown image-to-image GAN loss {kind!r}; valid choices: {', '.join(TARGET_LOSSES)}")
+
+
+def l1_loss(prediction: Tensor, target: Tensor) -> Tensor:
+    """Mean absolute error ‖prediction - target‖₁ / N: pix2pix's L_L1 and CycleGAN's cycle / identity terms."""
+    return (prediction - target).abs().mean()

@@ -132,7 +132,10 @@ def test_pin_memory_and_workers_resolution():
 
 
 def test_registry_lookup_and_unknown_name():
-    assert list_datamodules() == ["cifar10", "circle", "digits", "mnist"]
+    assert list_datamodules() == [
+        "cifar10", "circle", "digit_outlines", "digit_strokes", "digits",
+        "image_folder", "mnist", "paired_folder", "unpaired_folder",
+    ]
     assert list_datamodules("*st") == ["mnist"]
     assert get_datamodule_class("digits") is DigitsDataModule
     assert get_datamodule_class("mnist") is datamodules.MNISTDataModule
@@ -141,7 +144,10 @@ def test_registry_lookup_and_unknown_name():
     with pytest.raises(UnknownNameError) as info:
         get_datamodule_class("svhn")
     assert isinstance(info.value, KeyError)
-    assert str(info.value) == "unknown data set 'svhn'; valid choices: cifar10, circle, digits, mnist"
+    assert str(info.value) == (
+        "unknown data set 'svhn'; valid choices: cifar10, circle, digit_outlines, digit_strokes, digits, "
+        "image_folder, mnist, paired_folder, unpaired_folder"
+    )
 
 
 def test_packaged_npz_is_small_and_well_formed():

@@ -7,5 +7,7 @@ from zoo.models.dcgan import DCGAN
 from zoo.models.gan import GAN
 from zoo.models.sgan import SGAN
 from zoo.models.infogan import InfoGAN
+from zoo.models.pix2pix import Pix2Pix
+from zoo.models.cyclegan import CycleGAN
 
-__all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN"]
+__all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN"]

@@ -25,11 +25,18 @@ Code names -> paper symbols:
 * ``d_loss``: the source part of D's loss, -L_S for ``loss="bce"``:
   -[log σ(D_S(x)) + log(1 - σ(D_S(G(z, c))))].
 * ``d_class_loss``: -L_C, the cross-entropy of the class logits on the real
-  batch (its labels y) plus on the fake batch (the classes c it was drawn for).
+  batch (its labels y), plus on the fake batch (the classes c it was drawn for)
+  when ``fake_class_loss`` is on.
 * ``g_loss``: the source part of G's loss, -log σ(D_S(G(z, c))): instead of
   minimising L_S's fake term log(1 - σ(D_S(G(z, c)))), the non-saturating
   form of Goodfellow et al. 2014, §3 (same fixed point, stronger early gradients).
 * ``g_class_loss``: -E[log P(C=c | X_fake)], G's share of -L_C.
+
+By default (``fake_class_loss=False``) D's class loss keeps only the real
+term of L_C, a common deviation from the paper: with the fake term D's
+classifier also learns whatever class code G invents, and on the embedded
+digits the samples then follow their class only 71% of the time (96.5%
+without it, same budget).
 
 D minimises ``d_loss + class_weight * d_class_loss``, G minimises
 ``g_loss + class_weight * g_class_loss``. ``loss`` swaps the source part for
@@ -69,6 +76,12 @@ class ACGAN(GANModule):
             networks' losses (1 in the paper).
         label_smoothing: one-sided label smoothing: D's target for real images
             is ``1 - label_smoothing`` (``bce`` only; 0 disables it).
+        fake_class_loss: D's class head also learns the classes of the fakes (the
+            paper's L_C). Off by default: D's classifier then learns from real images
+            only, so G can only satisfy it with real-looking digits of the class
+            (measured on the embedded digits, 1500 iterations: conditional accuracy
+            0.965 without, 0.71 with the fake term, which lets D learn whatever code G
+            invents; see docs/models/acgan.md).
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         gp_weight: λ of the gradient penalty (``wgan-gp`` only).
@@ -92,6 +105,7 @@ class ACGAN(GANModule):
         loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         class_weight: float = 1.0,
         label_smoothing: float = 0.0,
+        fake_class_loss: bool = False,
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
         gp_weight: float = 10.0,
         n_critic: int = 1,
@@ -150,7 +164,9 @@ class ACGAN(GANModule):
             real_source, real_class = self.D(x)
             fake_source, fake_class = self.D(fake)
             d_loss = self.adversarial.discriminator(real_source, fake_source)  # -L_S for bce
-            d_class_loss = F.cross_entropy(real_class, y) + F.cross_entropy(fake_class, c)  # -L_C
+            d_class_loss = F.cross_entropy(real_class, y)  # -L_C (real part)
+            if self.hparams.fake_class_loss:
+                d_class_loss = d_class_loss + F.cross_entropy(fake_class, c)  # -L_C (fake part)
             total = d_loss + class_weight * d_class_loss
             losses = {"d_loss": d_loss, "d_class_loss": d_class_loss}
             if self.adversarial.needs_gradient_penalty:

@@ -1,0 +1,138 @@
+"""Acceptance figures of the class-conditional family on the embedded digits.
+
+    python -m benchmarks.class_conditional                  # all five models
+    python -m benchmarks.class_conditional --models acgan --steps 2000
+
+Budget: at most 5 minutes of training per model on 2 CPU cores (default
+flags, default steps below); evaluation adds about 10 s per model. Each model
+is trained from its registry defaults (``zoo.create_model(name)``) on
+``DigitsDataModule()`` with seed 0, then judged by the shipped digits
+classifier (``zoo.metrics.domain``):
+
+* ``cgan``, ``acgan``: conditional accuracy of 1000 samples (100 per class);
+* ``infogan``: code accuracy of 1000 samples (categorical code vs. the class
+  the classifier sees, Hungarian-matched), and for each continuous code the
+  Spearman correlation of its value with two image statistics (slant and
+  stroke width) over a sweep -- "changes one factor" made measurable;
+* ``sgan``: test accuracy of the exported classifier (see also
+  ``benchmarks.sgan_baseline`` for the supervised comparison);
+* every image model: FD-digits of 179 generated images against the 1439
+  training digits (mean of 5 draws) next to the real-vs-real floor at the same
+  sizes, FD(179 test digits, 1439 training digits).
+
+It prints one JSON line per model and a table; it never fails on a figure or a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import lightning.pytorch as pl
+import torch
+from scipy.stats import spearmanr
+
+import zoo
+from datamodules import DigitsDataModule
+from zoo.metrics.domain import code_accuracy_of_samples, conditional_accuracy, fd_digits
+
+DEFAULT_STEPS = {"cgan": 1500, "acgan": 1500, "dcgan": 1500, "infogan": 1500, "sgan": 1000}
+"""Training iterations per model: each fits in the 5-minute budget on 2 CPU cores."""
+
+FD_SAMPLE = 179  # the size of the digits' test split, so the floor is measured at the same size
+
+
+def all_images(dm: DigitsDataModule, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image and label of a split, as two tensors."""
+    dataset = dm.split_dataset(split)
+    images, labels = zip(*dataset.__getitems__(range(len(dataset))))
+    return torch.stack(images), torch.stack(labels)
+
+
+def slant_and_width(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: slant (xy / yy second moment of the ink) and the mean ink (a stroke-width proxy)."""
+    ink = (images[:, 0] + 1) / 2  # (N, H, W) in [0, 1]
+    h, w = ink.shape[-2:]
+    ys = torch.arange(h, dtype=ink.dtype).view(1, h, 1)
+    xs = torch.arange(w, dtype=ink.dtype).view(1, 1, w)
+    mass = ink.sum((1, 2)).clamp_min(1e-6)
+    cy = (ink * ys).sum((1, 2)) / mass
+    cx = (ink * xs).sum((1, 2)) / mass
+    dy, dx = ys - cy.view(-1, 1, 1), xs - cx.view(-1, 1, 1)
+    slant = (ink * dx * dy).sum((1, 2)) / (ink * dy * dy).sum((1, 2)).clamp_min(1e-6)
+    return slant, mass / (h * w)
+
+
+def infogan_sweeps(model, steps: int = 9, rows: int = 50) -> dict[str, list[float]]:
+    """|Spearman ρ| of each continuous code with slant and ink mass over a sweep in [-2, 2]."""
+    generator = torch.Generator().manual_seed(1)
+    out: dict[str, list[float]] = {"slant": [], "ink": []}
+    values = torch.linspace(-2, 2, steps)
+    for k in range(model.hparams.continuous_dim):
+        noise = torch.randn(rows, model.hparams.noise_dim, generator=generator).repeat_interleave(steps, 0)
+        cats = torch.stack([torch.randint(d, (rows,), generator=generator) for d in model.categorical_dims], 1)
+        cont = torch.rand(rows, model.hparams.continuous_dim, generator=generator).mul(2).sub(1)
+        cont = cont.repeat_interleave(steps, 0)
+        cont[:, k] = values.repeat(rows)
+        images = model.sample(rows * steps, codes={"categorical": cats.repeat_interleave(steps, 0), "continuous": cont},
+                              noise=noise)
+        slant, ink = slant_and_width(images)
+        code = cont[:, k].numpy()
+        out["slant"].append(abs(spearmanr(code, slant.numpy()).statistic))
+        out["ink"].append(abs(spearmanr(code, ink.numpy()).statistic))
+    return out
+
+
+def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
+    model.eval()
+    torch.manual_seed(123)
+    train_x, _ = all_images(dm, "train")
+    test_x, test_y = all_images(dm, "test")
+    result: dict = {"fd_floor": fd_digits(train_x, test_x)}
+    if name == "sgan":
+        result["test_accuracy"] = float((model.classify(test_x).argmax(1) == test_y).float().mean())
+    fds = [fd_digits(train_x, model.sample(FD_SAMPLE)) for _ in range(5)]
+    result["fd"] = sum(fds) / len(fds)
+    result["fd_ratio"] = result["fd"] / result["fd_floor"]
+    if name in ("cgan", "acgan"):
+        labels = torch.arange(10).repeat_interleave(100)
+        result["conditional_accuracy"] = conditional_accuracy(model.sample(1000, labels), labels)
+    if name == "infogan":
+        codes = torch.arange(model.categorical_dims[0]).repeat_interleave(100)
+        images = model.sample(len(codes), codes={"categorical": codes})
+        result["code_accuracy"] = code_accuracy_of_samples(images, codes)
+        result["sweep_spearman"] = infogan_sweeps(model)
+    return result
+
+
+def run(name: str, steps: int, seed: int = 0, **hparams) -> dict:
+    pl.seed_everything(seed, verbose=False)
+    dm = DigitsDataModule()
+    model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **hparams)
+    trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
+                         accelerator="cpu")
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=dm)
+    seconds = time.perf_counter() - start
+    result = {"model": name, "steps": steps, "train_seconds": round(seconds, 1), **({"hparams": hparams} if hparams else {})}
+    result.update(evaluate(name, model, dm))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default=",".join(DEFAULT_STEPS), help="comma-separated model names")
+    parser.add_argument("--steps", type=int, default=None, help="override every model's iteration count")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hparams", default="{}", help="JSON dict of constructor overrides (for tuning)")
+    args = parser.parse_args()
+    hparams = json.loads(args.hparams)
+    for name in args.models.split(","):
+        result = run(name, args.steps or DEFAULT_STEPS[name], args.seed, **hparams)
+        print(json.dumps(result, default=float), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""``zoo.fit`` with the image-to-image models: folder paths, published names, links, run names."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.fake_data import write_aligned_folder, write_unpaired_folder
+from zoo.fit import resolve_names
+
+SMALL = ["--model.generator_channels", "8", "--model.discriminator_channels", "8"]
+
+
+def test_published_names_follow_the_model():
+    paired = resolve_names(["--model", "pix2pix", "--data", "facades", "--data.image_size", "64"])
+    assert paired[2:] == ["--data", "datamodules.folders.PairedFolderDataModule", "--data.dataset=facades",
+                          "--data.image_size", "64"]
+    unpaired = resolve_names(["--model", "cyclegan", "--data=facades"])
+    assert unpaired[2:] == ["--data", "datamodules.folders.UnpairedFolderDataModule", "--data.dataset=facades"]
+    assert resolve_names(["--model", "cyclegan", "--data", "horse2zebra"])[3] == (
+        "datamodules.folders.UnpairedFolderDataModule"
+    )
+
+
+def test_folder_paths_pick_the_datamodule_by_layout(tmp_path):
+    aligned = write_aligned_folder(tmp_path / "facades_like")
+    unpaired = write_unpaired_folder(tmp_path / "h2z")
+    args = resolve_names(["--model", "pix2pix", "--data", str(aligned)])
+    assert args[3:5] == ["datamodules.folders.PairedFolderDataModule", f"--data.root={aligned}"]
+    args = resolve_names(["--model", "cyclegan", "--data", str(unpaired)])
+    assert args[3:5] == ["datamodules.folders.UnpairedFolderDataModule", f"--data.root={unpaired}"]
+
+
+def test_pix2pix_trains_on_an_aligned_folder_with_linked_shapes(fit, tmp_path):
+    root = write_aligned_folder(tmp_path / "pairs", counts={"train": 4, "val": 2}, size=(40, 36))
+    cli = fit("--model", "pix2pix", "--data", str(root), "--data.image_size", "32", "--data.output_channels", "1",
+              "--data.direction", "BtoA", *SMALL, "--trainer.max_steps", "4")
+    model = cli.model
+    assert (model.hparams.in_channels, model.hparams.out_channels, model.hparams.image_size) == (3, 1, 32)
+    assert cli.trainer.global_step == 4  # one epoch: validation ran at its end
+    run = tmp_path / "runs" / "pix2pix" / "pairs" / "version_0"
+    assert (run / "checkpoints" / "last.ckpt").is_file() and list((run / "samples").glob("step_*.png"))
+    assert "val/l1" in cli.trainer.callback_metrics  # the val split has ground truth
+
+
+def test_cyclegan_trains_on_an_unpaired_folder(fit, tmp_path):
+    root = write_unpaired_folder(tmp_path / "h2z")
+    cli = fit("--model", "cyclegan", "--data", str(root), "--data.image_size", "32", "--model.num_blocks", "1",
+              *SMALL, "--trainer.max_steps", "3")
+    assert cli.trainer.global_step == 3
+    assert (tmp_path / "runs" / "cyclegan" / "h2z" / "version_0" / "checkpoints" / "last.ckpt").is_file()
+    assert "val/l1" not in cli.trainer.callback_metrics  # folders have no ground truth
+    out = cli.model.translate(torch.rand(3, 20, 28) * 2 - 1, "BtoA")
+    assert out.shape == (3, 20, 28)

@@ -1,0 +1,203 @@
+"""CycleGAN: unpaired image-to-image translation with cycle-consistent adversarial networks.
+
+Zhu, Park, Isola & Efros, "Unpaired Image-to-Image Translation using
+Cycle-Consistent Adversarial Networks", ICCV 2017 (arXiv:1703.10593).
+
+Two mappings G: X -> Y and F: Y -> X, each with an adversarial discriminator
+(D_Y judges G's outputs, D_X judges F's), tied by cycle consistency
+F(G(x)) ≈ x and G(F(y)) ≈ y. The full objective (paper Eq. 3) is
+
+    L(G, F, D_X, D_Y) = L_GAN(G, D_Y, X, Y) + L_GAN(F, D_X, Y, X) + λ L_cyc(G, F),
+    L_cyc(G, F) = E_x[‖F(G(x)) - x‖₁] + E_y[‖G(F(y)) - y‖₁],   λ = 10,
+
+with the least-squares GAN loss (§4: G minimises E_x[(D(G(x)) - 1)²], D minimises
+E_y[(D(y) - 1)²] + E_x[D(G(x))²]) and, for photo tasks, the identity loss of §5.2,
+L_identity = E_y[‖G(y) - y‖₁] + E_x[‖F(x) - x‖₁], weighted 0.5 λ.
+
+Code names -> paper symbols (X is the data's side "A", Y its side "B"):
+
+* ``self.generator`` / ``self.G(x)``: G: X -> Y; ``self.generator_ba`` / ``self.F(y)``: F: Y -> X.
+  ResNet generators (Johnson et al. 2016; 9 residual blocks, instance norm, reflection padding).
+* ``self.discriminator_b`` / ``self.D_Y``; ``self.discriminator_a`` / ``self.D_X``: 70x70 PatchGANs.
+* ``fake_b`` = G(x), ``fake_a`` = F(y), ``cycle_a`` = F(G(x)), ``cycle_b`` = G(F(y)),
+  ``identity_b`` = G(y), ``identity_a`` = F(x).
+* ``g_adversarial``: ℓ(D_Y(G(x)), real) + ℓ(D_X(F(y)), real); ``g_cycle``: L_cyc (its two
+  terms weighted ``lambda_a`` and ``lambda_b``, both λ = 10); ``g_identity``: L_identity
+  (weighted ``lambda_identity`` · λ, 0.5 · λ by default).
+* ``d_loss_b`` / ``d_loss_a``: ½[ℓ(D(real), real) + ℓ(D(pooled fake), fake)] for D_Y / D_X:
+  "we divide the objective by 2 while optimizing D" and D sees a history of 50 generated
+  images (:class:`zoo.nn.image_pool.ImagePool`, Shrivastava et al. 2017), §4.
+
+Optimisation (§4, "Training details"): one step of G and F (one Adam over both), then one
+of D_X and D_Y (one Adam over both), Adam(2e-4, β = (0.5, 0.999)), batch size 1, constant
+LR for 100 epochs then linear decay to 0 over the next 100 (``n_epochs``, ``n_epochs_decay``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from zoo.losses import l1_loss, target_loss
+from zoo.models.translation import TranslationGAN
+from zoo.nn.image_pool import ImagePool
+from zoo.nn.init import init_weights
+from zoo.nn.translation import PatchDiscriminator, ResnetGenerator
+from zoo.registry import register_model
+
+
+@register_model(
+    "cyclegan", default_data="digit_strokes", summary="CycleGAN (Zhu et al. 2017): two ResNet generators, unpaired"
+)
+class CycleGAN(TranslationGAN):
+    """CycleGAN: G: A -> B, F: B -> A, D_A (judges F's outputs), D_B (judges G's).
+
+    Args:
+        in_channels: channels of domain A (X); linked from the DataModule by ``zoo.fit``.
+        out_channels: channels of domain B (Y); linked from the DataModule.
+        num_blocks: residual blocks of each generator (9 in the paper for 256 px, 6 for 128 px).
+        generator_channels: width of the generators' first layer (64).
+        discriminator_channels: width of the discriminators' first layer (64).
+        discriminator_layers: stride-2 conv layers of each PatchGAN (3: 70x70 patches).
+        norm: ``instance`` (the paper) , ``batch`` or ``none``.
+        dropout: dropout 0.5 in the residual blocks (off in the paper).
+        loss: ``lsgan`` (the paper) or ``bce``.
+        lambda_a: weight of the forward cycle ‖F(G(x)) - x‖₁ (λ = 10).
+        lambda_b: weight of the backward cycle ‖G(F(y)) - y‖₁ (λ = 10).
+        lambda_identity: identity loss weight relative to λ (0.5 in §5.2; 0 disables it;
+            needs ``in_channels == out_channels``).
+        pool_size: past fakes kept for each discriminator (50; 0 disables the pool).
+        lr: Adam learning rate of all networks (2e-4).
+        betas: Adam (β1, β2) ((0.5, 0.999)).
+        n_epochs: epochs at the initial learning rate (100).
+        n_epochs_decay: epochs of linear decay to 0 after them (100).
+        grid_size: validation inputs shown in the progress grid, each row
+            x | G(x) | F(G(x)) | y | F(y) | G(F(y)).
+        gradient_clip_val: see :class:`~zoo.models.base.GANModule`.
+    """
+
+    directions = ("AtoB", "BtoA")
+    ground_truth_always = False
+    paired_data = False
+    networks = ("generator", "generator_ba", "discriminator_a", "discriminator_b")
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        num_blocks: int = 9,
+        generator_channels: int = 64,
+        discriminator_channels: int = 64,
+        discriminator_layers: int = 3,
+        norm: Literal["instance", "batch", "none"] = "instance",
+        dropout: bool = False,
+        loss: Literal["lsgan", "bce"] = "lsgan",
+        lambda_a: float = 10.0,
+        lambda_b: float = 10.0,
+        lambda_identity: float = 0.5,
+        pool_size: int = 50,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        n_epochs: int = 100,
+        n_epochs_decay: int = 100,
+        grid_size: int = 8,
+        gradient_clip_val: float | None = None,
+    ) -> None:
+        super().__init__(gradient_clip_val=gradient_clip_val)
+        self.save_hyperparameters()
+        for name, value in (("lambda_a", lambda_a), ("lambda_b", lambda_b), ("lambda_identity", lambda_identity)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        if lambda_identity > 0 and in_channels != out_channels:
+            raise ValueError(
+                f"the identity loss feeds domain B to G: A -> B, so it needs in_channels == out_channels "
+                f"(got {in_channels} and {out_channels}); set lambda_identity=0"
+            )
+        target_loss(torch.zeros(1), True, loss)  # validates the name
+        self.generator = ResnetGenerator(in_channels, out_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
+        self.generator_ba = ResnetGenerator(out_channels, in_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
+        self.discriminator_a = PatchDiscriminator(in_channels, discriminator_channels, discriminator_layers, norm=norm)
+        self.discriminator_b = PatchDiscriminator(out_channels, discriminator_channels, discriminator_layers, norm=norm)
+        for network in (self.generator, self.generator_ba, self.discriminator_a, self.discriminator_b):
+            init_weights(network, "normal", 0.02)
+        self.pool_a = ImagePool(pool_size)  # past F(y), for D_X
+        self.pool_b = ImagePool(pool_size)  # past G(x), for D_Y
+
+    # The paper's names for the four networks (through their DDP wrappers when distributed).
+    def F(self, y: Tensor) -> Tensor:
+        """F: Y -> X (B -> A)."""
+        return self.run("generator_ba", y)
+
+    def D_X(self, x: Tensor) -> Tensor:
+        """D_X: patch logits, real A vs F's outputs."""
+        return self.run("discriminator_a", x)
+
+    def D_Y(self, y: Tensor) -> Tensor:
+        """D_Y: patch logits, real B vs G's outputs."""
+        return self.run("discriminator_b", y)
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        x, y = batch["A"], batch["B"]
+        hp = self.hparams
+        kind, opt_g, opt_d = hp.loss, *self.optimizers()
+
+        # (1) Update G and F (D_X, D_Y frozen): adversarial + cycle (+ identity) losses.
+        with self.updating(opt_g):
+            fake_b, fake_a = self.G(x), self.F(y)
+            cycle_a, cycle_b = self.F(fake_b), self.G(fake_a)
+            g_adversarial = target_loss(self.D_Y(fake_b), True, kind) + target_loss(self.D_X(fake_a), True, kind)
+            g_cycle = hp.lambda_a * l1_loss(cycle_a, x) + hp.lambda_b * l1_loss(cycle_b, y)
+            g_identity = x.new_zeros(())
+            if hp.lambda_identity > 0:
+                g_identity = hp.lambda_identity * (
+                    hp.lambda_b * l1_loss(self.G(y), y) + hp.lambda_a * l1_loss(self.F(x), x)
+                )
+            self.backward_step(g_adversarial + g_cycle + g_identity, opt_g)
+
+        # (2) Update D_Y and D_X on real images and pooled past fakes; each objective halved.
+        with self.updating(opt_d):
+            pooled_b, pooled_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
+            d_loss_b = 0.5 * (target_loss(self.D_Y(y), True, kind) + target_loss(self.D_Y(pooled_b), False, kind))
+            d_loss_a = 0.5 * (target_loss(self.D_X(x), True, kind) + target_loss(self.D_X(pooled_a), False, kind))
+            self.backward_step(d_loss_a + d_loss_b, opt_d)
+        self.log_losses(
+            g_loss=g_adversarial, g_cycle=g_cycle, g_identity=g_identity, d_loss_a=d_loss_a, d_loss_b=d_loss_b
+        )
+
+    def configure_optimizers(self):
+        betas, lr = tuple(self.hparams.betas), self.hparams.lr
+        generators = itertools.chain(self.generator.parameters(), self.generator_ba.parameters())
+        discriminators = itertools.chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
+        opt_g = torch.optim.Adam(generators, lr=lr, betas=betas)
+        opt_d = torch.optim.Adam(discriminators, lr=lr, betas=betas)
+        return [opt_g, opt_d], self.epoch_schedulers([opt_g, opt_d])
+
+    # ------------------------------------------------------------------ inference
+    def translator(self, direction: str) -> nn.Module:
+        self._check_direction(direction)
+        return self.generator if direction == "AtoB" else self.generator_ba
+
+    def size_multiple(self, direction: str) -> int:
+        return 4  # two stride-2 downsamplings
+
+    def grid_rows(self) -> list[Tensor]:
+        """x | G(x) | F(G(x)) | y | F(y) | G(F(y))."""
+        fake_b, fake_a = self.translate(self.grid_a), self.translate(self.grid_b, "BtoA")
+        return [self.grid_a, fake_b, self.translate(fake_b, "BtoA"), self.grid_b, fake_a, self.translate(fake_a)]
+
+    def sample_for_metrics(self, n: int) -> tuple[Tensor, None]:
+        raise NotImplementedError("CycleGAN translates inputs; use its validation metrics (val/l1, ...)")
+
+    # --------------------------------------------------------- checkpoint extras
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["image_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        pools = checkpoint.get("image_pools")
+        if pools:  # a resumed run continues with the same history of fakes
+            self.pool_a.load_state_dict(pools["a"])
+            self.pool_b.load_state_dict(pools["b"])

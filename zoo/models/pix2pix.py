@@ -1,0 +1,172 @@
+"""Pix2Pix: image-to-image translation with a conditional adversarial network.
+
+Isola, Zhu, Zhou & Efros, "Image-to-Image Translation with Conditional
+Adversarial Networks", CVPR 2017 (arXiv:1611.07004).
+
+G learns a mapping from an observed image x (and dropout noise z) to y; D is
+conditioned on x and judges pairs, per 70x70 patch. The objective (paper Eq. 4) is
+
+    G* = arg min_G max_D  L_cGAN(G, D) + λ L_L1(G),
+    L_cGAN(G, D) = E_{x,y}[log D(x, y)] + E_{x,z}[log(1 - D(x, G(x, z)))],
+    L_L1(G) = E_{x,y,z}[‖y - G(x, z)‖₁],   λ = 100.
+
+Code names -> paper symbols:
+
+* ``batch["A"]`` is x (input), ``batch["B"]`` is y (target); ``--data.direction BtoA`` swaps them.
+* ``self.generator`` / ``self.G(x)``: G(x, z), the U-Net of §3.2.1 (skip connections
+  between mirrored layers); z is the dropout of its decoder, on at training time (§3.1).
+  ``generator="resnet_9blocks"`` uses CycleGAN's ResNet generator instead.
+* ``self.discriminator`` / ``self.D(x, y)``: D(x, y), the PatchGAN of §3.2.2 on the
+  channel-concatenation [x, y]; one logit per patch (70x70 receptive field for
+  ``discriminator_layers=3``).
+* ``d_loss``: ½[ℓ(D(x, y), real) + ℓ(D(x, G(x)), fake)]: "we divide the objective by 2
+  while optimizing D" (§3.3); ℓ is BCE for ``loss="bce"`` (the paper) or squared error
+  (``"lsgan"``), see :func:`zoo.losses.target_loss`.
+* ``g_adversarial``: ℓ(D(x, G(x)), real), the non-saturating form of maximising
+  log D(x, G(x, z)) (§3.3); ``g_l1``: L_L1; G minimises ``g_adversarial + lambda_l1 * g_l1``.
+
+Optimisation (§3.3, reference code): one D step then one G step per batch on the same G(x),
+Adam(lr 2e-4, β = (0.5, 0.999)), constant LR for ``n_epochs`` then linear decay to 0
+over ``n_epochs_decay`` (100 + 100 in the reference code), N(0, 0.02) initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from zoo.losses import l1_loss, target_loss
+from zoo.models.translation import TranslationGAN
+from zoo.nn.init import init_weights
+from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
+from zoo.registry import register_model
+
+GeneratorName = Literal["unet", "resnet_9blocks", "resnet_6blocks"]
+
+
+def unet_depth(image_size: int, max_depth: int = 8) -> int:
+    """Number of U-Net downsamplings for ``image_size``: log2 of it (1x1 bottleneck), at most ``max_depth``.
+
+    256 -> 8 (the paper's U-Net), 128 -> 7, 32 -> 5. The side must be a multiple of 2**depth.
+    """
+    if image_size < 2:
+        raise ValueError(f"image_size must be >= 2, got {image_size}")
+    return max(1, min(max_depth, int(math.log2(image_size))))
+
+
+def build_generator(
+    name: str, in_channels: int, out_channels: int, image_size: int, channels: int, norm: str, dropout: bool
+) -> tuple[nn.Module, int]:
+    """The generator called ``name`` and the multiple its input sides must have."""
+    if name == "unet":
+        depth = unet_depth(image_size)
+        return UnetGenerator(in_channels, out_channels, depth, channels, norm=norm, dropout=dropout), 2**depth
+    if name in ("resnet_9blocks", "resnet_6blocks"):
+        blocks = 9 if name == "resnet_9blocks" else 6
+        return ResnetGenerator(in_channels, out_channels, channels, blocks, norm=norm, dropout=dropout), 4
+    raise ValueError(f"unknown generator {name!r}; valid choices: unet, resnet_9blocks, resnet_6blocks")
+
+
+@register_model("pix2pix", default_data="digit_outlines", summary="Pix2Pix (Isola et al. 2017): U-Net + PatchGAN, paired")
+class Pix2Pix(TranslationGAN):
+    """Pix2Pix: G(x) with a PatchGAN D(x, y) and an L1 term.
+
+    Args:
+        in_channels: channels of x (input side); linked from the DataModule by ``zoo.fit``.
+        out_channels: channels of y (target side); linked from the DataModule.
+        image_size: training crop side; sets the U-Net depth (log2, at most 8) and is
+            linked from the DataModule. Inference works at other sizes (see ``translate``).
+        generator: ``unet`` (the paper's), ``resnet_9blocks`` or ``resnet_6blocks``.
+        generator_channels: width of G's first layer (64 in the paper, "C64").
+        discriminator_channels: width of D's first layer.
+        discriminator_layers: stride-2 conv layers of the PatchGAN (3: 70x70 patches; 0
+            would be a per-pixel "PixelGAN", §4.4).
+        norm: ``batch`` (the paper; with batch size 1 it acts as instance norm), ``instance`` or ``none``.
+        dropout: dropout 0.5 in the U-Net decoder's three innermost blocks, the noise z (§3.1).
+        loss: ``bce`` (the paper) or ``lsgan``.
+        lambda_l1: λ, the weight of the L1 term (100 in the paper).
+        lr: Adam learning rate of both networks (2e-4).
+        betas: Adam (β1, β2) ((0.5, 0.999)).
+        n_epochs: epochs at the initial learning rate.
+        n_epochs_decay: epochs of linear decay to 0 after them (0 keeps the LR constant).
+        grid_size: validation inputs shown in the progress grid (rows of x | G(x) | y).
+        gradient_clip_val: see :class:`~zoo.models.base.GANModule`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        image_size: int = 256,
+        generator: GeneratorName = "unet",
+        generator_channels: int = 64,
+        discriminator_channels: int = 64,
+        discriminator_layers: int = 3,
+        norm: Literal["batch", "instance", "none"] = "batch",
+        dropout: bool = True,
+        loss: Literal["bce", "lsgan"] = "bce",
+        lambda_l1: float = 100.0,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        n_epochs: int = 100,
+        n_epochs_decay: int = 100,
+        grid_size: int = 8,
+        gradient_clip_val: float | None = None,
+    ) -> None:
+        super().__init__(gradient_clip_val=gradient_clip_val)
+        self.save_hyperparameters()
+        if lambda_l1 < 0:
+            raise ValueError(f"lambda_l1 must be >= 0, got {lambda_l1}")
+        target_loss(torch.zeros(1), True, loss)  # validates the name
+        self.generator, self._size_multiple = build_generator(
+            generator, in_channels, out_channels, image_size, generator_channels, norm, dropout
+        )
+        self.discriminator = PatchDiscriminator(
+            in_channels + out_channels, discriminator_channels, discriminator_layers, norm=norm
+        )
+        init_weights(self.generator, "normal", 0.02)
+        init_weights(self.discriminator, "normal", 0.02)
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        x, y = batch["A"], batch["B"]
+        kind, opt_g, opt_d = self.hparams.loss, *self.optimizers()
+        fake = self.G(x)  # G(x, z): z is the decoder's dropout
+
+        # (1) Update D: maximise L_cGAN on real pairs (x, y) and fake pairs (x, G(x)); objective halved.
+        with self.updating(opt_d):
+            d_real = target_loss(self.D(torch.cat([x, y], 1)), True, kind)
+            d_fake = target_loss(self.D(torch.cat([x, fake.detach()], 1)), False, kind)
+            d_loss = 0.5 * (d_real + d_fake)
+            self.backward_step(d_loss, opt_d)
+
+        # (2) Update G: fool D on (x, G(x)) and stay close to y in L1.
+        with self.updating(opt_g):
+            g_adversarial = target_loss(self.D(torch.cat([x, fake], 1)), True, kind)
+            g_l1 = l1_loss(fake, y)
+            self.backward_step(g_adversarial + self.hparams.lambda_l1 * g_l1, opt_g)
+        self.log_losses(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_adversarial, g_l1=g_l1)
+
+    def configure_optimizers(self):
+        betas = tuple(self.hparams.betas)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr, betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr, betas=betas)
+        return [opt_g, opt_d], self.epoch_schedulers([opt_g, opt_d])
+
+    # ------------------------------------------------------------------ inference
+    def translator(self, direction: str) -> nn.Module:
+        self._check_direction(direction)
+        return self.generator
+
+    def size_multiple(self, direction: str) -> int:
+        return self._size_multiple
+
+    def grid_rows(self) -> list[Tensor]:
+        """x | G(x) | y."""
+        return [self.grid_a, self.translate(self.grid_a), self.grid_b]
+
+    def sample_for_metrics(self, n: int) -> tuple[Tensor, None]:
+        """Pix2Pix is not a generative model of noise: FID/IS callbacks do not apply."""
+        raise NotImplementedError("Pix2Pix translates inputs; use its validation metrics (val/l1, val/ssim, ...)")

@@ -1,0 +1,272 @@
+"""``TranslationGAN``: what the image-to-image models (Pix2Pix, CycleGAN) share.
+
+* :meth:`TranslationGAN.translate`: tensors or PIL images of any size in, the
+  same out. Inputs are padded (reflection) to the multiple of 2^k the
+  generator needs and the output is cropped back, or resized to ``size``.
+* The progress grid: a fixed set of validation inputs (captured from the
+  DataModule when training starts, identical on every rank) shown as rows of
+  ``input | translation | target`` (or ``| reconstruction`` for CycleGAN).
+* Validation metrics each epoch, when the validation split has them: L1, PSNR
+  and SSIM against the ground truth (``zoo.metrics.paired``) and, on the
+  embedded digit tasks (labels known), the identity accuracy of the shipped
+  digits classifier: the fraction of translated digits still read as their
+  source's class. torchmetrics states, so the values are exact under DDP.
+* The learning-rate schedule of both papers' reference code: constant for
+  ``n_epochs`` epochs, then linear decay towards 0 over ``n_epochs_decay`` more.
+
+Batches are the dicts of the image-to-image DataModules
+(``datamodules.folders``): ``"A"`` (input side), ``"B"`` (target side / other
+domain), ``"A_label"``, ``"B_label"`` (-1 when unknown), ``"A_name"``, ``"B_name"``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, ClassVar, Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+from zoo.models.base import GANModule
+
+Direction = Literal["AtoB", "BtoA"]
+DIRECTIONS: tuple[str, ...] = ("AtoB", "BtoA")
+
+
+def reference_lr_factor(n_epochs: int, n_epochs_decay: int) -> Callable[[int], float]:
+    """LR factor per (0-based) epoch: 1 for ``n_epochs`` epochs, then linearly down over ``n_epochs_decay``.
+
+    The rule of the pix2pix / CycleGAN reference code: ``1 - max(0, epoch + 1 - n_epochs) /
+    (n_epochs_decay + 1)``, so the last decay epoch still trains at ``1 / (n_epochs_decay + 1)``
+    and the factor reaches 0 one epoch later. ``n_epochs_decay=0`` keeps the LR constant.
+    """
+    if n_epochs < 0 or n_epochs_decay < 0:
+        raise ValueError(f"n_epochs and n_epochs_decay must be >= 0, got {n_epochs} and {n_epochs_decay}")
+    if n_epochs_decay == 0:
+        return lambda epoch: 1.0
+    return lambda epoch: max(0.0, 1.0 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1))
+
+
+def pil_to_tensor(image: Image.Image, channels: int) -> Tensor:
+    """A PIL image (any mode) -> float32 (channels, H, W) in [-1, 1]."""
+    if image.mode in ("I;16", "I;16B", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray((array / max(array.max(), 1) * 255).astype(np.uint8))
+    array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    tensor = torch.from_numpy(array.copy()).float().div_(127.5).sub_(1)
+    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+
+
+def tensor_to_pil(image: Tensor) -> Image.Image:
+    """float (C, H, W) in [-1, 1] -> an 8-bit PIL image (``L`` or ``RGB``)."""
+    array = image.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    array = array[0] if array.shape[0] == 1 else array.permute(1, 2, 0)
+    return Image.fromarray(array.numpy())
+
+
+def pad_to_multiple(images: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
+    """Pad (N, C, H, W) at the bottom/right to multiples of ``multiple``; returns the padded batch and (H, W).
+
+    Reflection padding where the image is large enough, replication otherwise.
+    """
+    height, width = images.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if pad_h or pad_w:
+        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+        images = F.pad(images, (0, pad_w, 0, pad_h), mode=mode)
+    return images, (height, width)
+
+
+def as_rgb_if_needed(images: Sequence[Tensor]) -> list[Tensor]:
+    """Make a list of (N, C, H, W) batches share one channel count (grey repeated to RGB)."""
+    channels = max(image.shape[1] for image in images)
+    return [image.expand(-1, channels, -1, -1) if image.shape[1] != channels else image for image in images]
+
+
+class TranslationGAN(GANModule):
+    """Base of the image-to-image GANs: ``translate``, the progress grid, validation metrics.
+
+    Subclasses set :attr:`directions`, build the generators and implement
+    :meth:`translator` and :meth:`grid_rows`. ``hparams`` must hold
+    ``in_channels``, ``out_channels``, ``grid_size``.
+    """
+
+    #: the directions this model can translate ("AtoB" is the trained generator's)
+    directions: ClassVar[tuple[str, ...]] = ("AtoB",)
+    #: whether validation batches come with an aligned ground truth ("B" is the target of "A")
+    ground_truth_always: ClassVar[bool] = True
+    #: which kind of folder data the model trains on (``zoo.fit --data path`` / published names)
+    paired_data: ClassVar[bool] = True
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # Progress-grid inputs, captured from the data at fit start (not saved: re-captured on resume).
+        self.register_buffer("grid_a", torch.empty(0), persistent=False)
+        self.register_buffer("grid_b", torch.empty(0), persistent=False)
+        self._val_metrics = nn.ModuleDict()
+
+    # ----------------------------------------------------------------- inference
+    def translator(self, direction: str) -> nn.Module:
+        """The generator mapping ``direction`` (subclasses)."""
+        raise NotImplementedError
+
+    def size_multiple(self, direction: str) -> int:
+        """Input sides must be multiples of this (2 ** number of stride-2 downsamplings)."""
+        raise NotImplementedError
+
+    def _check_direction(self, direction: str) -> None:
+        if direction not in self.directions:
+            raise ValueError(
+                f"{type(self).__name__} cannot translate {direction!r}; valid directions: {', '.join(self.directions)}"
+            )
+
+    def _channels(self, direction: str) -> int:
+        return self.hparams.in_channels if direction == "AtoB" else self.hparams.out_channels
+
+    @torch.no_grad()
+    def translate(
+        self,
+        images: Tensor | Image.Image | Sequence[Image.Image],
+        direction: Direction = "AtoB",
+        size: int | None = None,
+        batch_size: int = 16,
+    ) -> Tensor | Image.Image | list[Image.Image]:
+        """Translate ``images`` with the generator of ``direction`` (eval mode, no grad).
+
+        Args:
+            images: a float tensor (C, H, W) or (N, C, H, W) in [-1, 1]; or a PIL image; or a
+                list of PIL images (any sizes and modes: converted to the model's channels).
+            direction: ``"AtoB"`` (the model's main generator) or ``"BtoA"`` (CycleGAN's inverse F).
+            size: ``None`` keeps each input's own size (padded by reflection to the multiple the
+                network needs, output cropped back); an int resizes inputs to ``size`` x ``size``
+                (bicubic) and returns outputs of that size.
+            batch_size: tensors are translated in chunks of this many images.
+
+        Returns:
+            the same kind as the input: a tensor on the module's device (same leading shape), a
+            PIL image, or a list of PIL images, each the size of its input (or ``size``).
+        """
+        self._check_direction(direction)
+        if isinstance(images, Image.Image):
+            return self.translate([images], direction, size, batch_size)[0]
+        if isinstance(images, (list, tuple)):
+            channels = self._channels(direction)
+            outputs = []
+            for image in images:
+                if not isinstance(image, Image.Image):
+                    raise TypeError(f"a list passed to translate() must hold PIL images, got {type(image).__name__}")
+                outputs.append(tensor_to_pil(self.translate(pil_to_tensor(image, channels), direction, size)))
+            return outputs
+        if not torch.is_tensor(images) or images.ndim not in (3, 4):
+            raise ValueError(
+                f"translate() takes a (C, H, W) or (N, C, H, W) tensor, a PIL image or a list of them, got "
+                f"{tuple(images.shape) if torch.is_tensor(images) else type(images).__name__}"
+            )
+        if images.ndim == 3:
+            return self.translate(images.unsqueeze(0), direction, size, batch_size)[0]
+        channels = self._channels(direction)
+        if images.shape[1] != channels:
+            raise ValueError(f"{direction} expects {channels}-channel inputs, got {images.shape[1]} channels")
+        images = images.to(self.device, torch.float32)
+        if size is not None:
+            images = F.interpolate(images, size=(size, size), mode="bicubic", align_corners=False).clamp(-1, 1)
+        padded, (height, width) = pad_to_multiple(images, self.size_multiple(direction))
+        generator = self.translator(direction)
+        with self._eval_mode(generator):
+            out = torch.cat([generator(chunk) for chunk in padded.split(batch_size)])
+        return out[..., :height, :width]
+
+    # ------------------------------------------------------------ progress grid
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        if self.grid_a.numel() == 0:
+            self.capture_grid_inputs()
+
+    def capture_grid_inputs(self) -> None:
+        """The first ``grid_size`` validation pairs (training pairs if there is no validation split)."""
+        datamodule = self.trainer.datamodule
+        batches = []
+        for loader_name in ("val_dataloader", "train_dataloader"):
+            try:
+                loader = getattr(datamodule, loader_name)()
+            except (AttributeError, NotImplementedError, ValueError):
+                continue
+            taken = 0
+            for batch in loader:
+                batches.append(batch)
+                taken += len(batch["A"])
+                if taken >= self.hparams.grid_size:
+                    break
+            if batches:
+                break
+        if not batches:
+            raise RuntimeError("no validation or training batch to draw the progress grid from")
+        count = self.hparams.grid_size
+        self.grid_a = torch.cat([b["A"] for b in batches])[:count].to(self.device)
+        self.grid_b = torch.cat([b["B"] for b in batches])[:count].to(self.device)
+
+    def grid_rows(self) -> list[Tensor]:
+        """Columns of the grid (subclasses), each (n, C, H, W)."""
+        raise NotImplementedError
+
+    def sample_grid(self) -> tuple[Tensor, int]:
+        """One row per fixed input: the columns of :meth:`grid_rows` side by side."""
+        if self.grid_a.numel() == 0:
+            raise RuntimeError("the progress grid needs fit() to have started (its inputs come from the data)")
+        columns = as_rgb_if_needed(self.grid_rows())
+        return torch.stack(columns, dim=1).flatten(0, 1), len(columns)
+
+    # --------------------------------------------------------------- validation
+    def _metric(self, name: str) -> MeanMetric:
+        if name not in self._val_metrics:
+            self._val_metrics[name] = MeanMetric().to(self.device)
+        return self._val_metrics[name]
+
+    def has_ground_truth(self) -> bool:
+        """Whether validation "B" is the exact target of "A" (paired data, or the embedded unpaired task)."""
+        if self.ground_truth_always:
+            return True
+        datamodule = getattr(self.trainer, "datamodule", None)
+        return bool(getattr(datamodule, "eval_has_ground_truth", False))
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        ground_truth = self.has_ground_truth()
+        for direction in self.directions:
+            source, target, labels = (
+                (batch["A"], batch["B"], batch["A_label"]) if direction == "AtoB" else (batch["B"], batch["A"], batch["B_label"])
+            )
+            suffix = "" if direction == "AtoB" else "_BtoA"
+            output = self.translator(direction)(source)
+            n = len(source)
+            if ground_truth:
+                self._metric("l1" + suffix).update((output - target).abs().mean(), n)
+                psnr = peak_signal_noise_ratio(output, target, data_range=2.0, reduction="none", dim=(1, 2, 3))
+                self._metric("psnr" + suffix).update(psnr.mean(), n)
+                ssim = structural_similarity_index_measure(output.float(), target.float(), data_range=2.0)
+                self._metric("ssim" + suffix).update(ssim, n)
+            if bool((labels >= 0).all()):
+                from zoo.metrics.digits import load_digits_classifier
+
+                predicted = load_digits_classifier(self.device)(output).argmax(dim=1)
+                self._metric("identity_accuracy" + suffix).update((predicted == labels).float().mean(), n)
+
+    def on_validation_epoch_end(self) -> None:
+        for name, metric in self._val_metrics.items():
+            if metric.update_called:
+                value = metric.compute()
+                if not math.isnan(value.item()):
+                    self.log(f"val/{name}", value, sync_dist=False)
+                metric.reset()
+
+    # --------------------------------------------------------------- schedules
+    def epoch_schedulers(self, optimizers: list) -> list[dict]:
+        """The reference code's per-epoch linear decay for every optimizer (see :func:`reference_lr_factor`)."""
+        factor = reference_lr_factor(self.hparams.n_epochs, self.hparams.n_epochs_decay)
+        return [
+            {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, factor), "interval": "epoch"} for opt in optimizers
+        ]
