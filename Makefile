@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 ## Train the main job on the embedded data set (offline, a few minutes on 2 CPU cores).
 demo: $(STAMP)
-	$(PY) -m zoo.fit --model cgan --trainer.max_steps 1500
+	$(PY) -m zoo.fit --model cyclegan
 
 ## Run the whole test suite offline.
 test: $(STAMP)

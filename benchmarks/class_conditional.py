@@ -5,7 +5,8 @@
 
 Budget: at most 5 minutes of training per model on 2 CPU cores (default
 flags, default steps below); evaluation adds about 10 s per model. Each model
-is trained from its registry defaults (``zoo.create_model(name)``) on
+is trained from its registry defaults (``zoo.create_model(name)`` plus the
+``model.*`` flags of its embedded ``default_recipe``, as ``zoo.fit`` does) on
 ``DigitsDataModule()`` with seed 0, then judged by the shipped digits
 classifier (``zoo.metrics.domain``):
 
@@ -28,12 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
 from scipy.stats import spearmanr
+from torchvision.utils import save_image
 
 import zoo
+from zoo.registry import MODELS
 from datamodules import DigitsDataModule
 from zoo.metrics.domain import code_accuracy_of_samples, conditional_accuracy, fd_digits
 
@@ -106,10 +110,22 @@ def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
     return result
 
 
-def run(name: str, steps: int, seed: int = 0, **hparams) -> dict:
+def save_grids(model, name: str, directory: Path) -> None:
+    """The model's progress grid (and extra grids, e.g. InfoGAN's sweeps) as ``<name>[_<grid>].png``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    grids = {"": model.sample_grid()}
+    if hasattr(model, "extra_grids"):
+        grids.update({f"_{key}": value for key, value in model.extra_grids().items()})
+    for suffix, (images, nrow) in grids.items():
+        save_image(images, directory / f"{name}_digits{suffix}.png", nrow=nrow, normalize=True, value_range=(-1, 1))
+
+
+def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, **hparams) -> dict:
     pl.seed_everything(seed, verbose=False)
     dm = DigitsDataModule()
-    model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **hparams)
+    recipe = {key.split(".", 1)[1]: value for key, value in MODELS.entry(name).meta["default_recipe"].items()
+              if key.startswith("model.")}  # what `zoo.fit --model NAME` adds on the embedded digits
+    model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
                          accelerator="cpu")
@@ -118,6 +134,8 @@ def run(name: str, steps: int, seed: int = 0, **hparams) -> dict:
     seconds = time.perf_counter() - start
     result = {"model": name, "steps": steps, "train_seconds": round(seconds, 1), **({"hparams": hparams} if hparams else {})}
     result.update(evaluate(name, model, dm))
+    if grids is not None:
+        save_grids(model, name, grids)
     return result
 
 
@@ -127,10 +145,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override every model's iteration count")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hparams", default="{}", help="JSON dict of constructor overrides (for tuning)")
+    parser.add_argument("--grids", type=Path, default=None, help="write each model's sample grid PNGs here")
     args = parser.parse_args()
     hparams = json.loads(args.hparams)
     for name in args.models.split(","):
-        result = run(name, args.steps or DEFAULT_STEPS[name], args.seed, **hparams)
+        result = run(name, args.steps or DEFAULT_STEPS[name], args.seed, args.grids, **hparams)
         print(json.dumps(result, default=float), flush=True)
 
 

@@ -136,7 +136,15 @@ def check_channels(channels: int, name: str = "channels") -> int:
 
 
 def open_image(path: str | Path, channels: int = 3) -> Image.Image:
-    """One image file as a PIL image in mode ``"L"`` (``channels=1``) or ``"RGB"`` (``channels=3``).
+    """One image file as a PIL image in mode ``"L"`` (``channels=1``) or ``"RGB"`` (``channels=3``);
+    see :func:`convert_image` for the conversions."""
+    check_channels(channels)
+    with Image.open(path) as image:
+        return convert_image(image, channels)
+
+
+def convert_image(image: Image.Image, channels: int = 3) -> Image.Image:
+    """A PIL image of any mode as ``"L"`` (``channels=1``) or ``"RGB"`` (``channels=3``).
 
     16-bit images (modes ``I;16*``, and ``I`` with values above 255) are scaled
     by 255/65535; float images (``F``) with values up to 1 are scaled by 255;
@@ -145,18 +153,17 @@ def open_image(path: str | Path, channels: int = 3) -> Image.Image:
     repeating it.
     """
     check_channels(channels)
-    with Image.open(path) as image:
-        if image.mode.startswith("I") or image.mode == "F":
-            array = np.asarray(image, dtype=np.float64)
-            if image.mode.startswith("I;16") or (image.mode == "I" and array.max(initial=0) > 255):
-                array = array / 257.0
-            elif image.mode == "F" and array.max(initial=0) <= 1.0:
-                array = array * 255.0
-            image = Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8))
-        if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        return image.convert("L" if channels == 1 else "RGB")
+    if image.mode.startswith("I") or image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16") or (image.mode == "I" and array.max(initial=0) > 255):
+            array = array / 257.0
+        elif image.mode == "F" and array.max(initial=0) <= 1.0:
+            array = array * 255.0
+        image = Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image.convert("L" if channels == 1 else "RGB")
 
 
 def to_tensor(image: Image.Image) -> Tensor:

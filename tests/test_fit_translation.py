@@ -51,3 +51,17 @@ def test_cyclegan_trains_on_an_unpaired_folder(fit, tmp_path):
     assert "val/l1" not in cli.trainer.callback_metrics  # folders have no ground truth
     out = cli.model.translate(torch.rand(3, 20, 28) * 2 - 1, "BtoA")
     assert out.shape == (3, 20, 28)
+
+
+def test_the_embedded_recipe_comes_with_the_default_data_only():
+    args = resolve_names(["--model", "cyclegan", "--trainer.max_steps", "5"])
+    assert args[2:4] == ["--data", "datamodules.translation_tasks.DigitStrokesDataModule"]
+    assert args[4:6] == ["--model.generator_channels", "16"]
+    assert args[-2:] == ["--trainer.max_steps", "5"]  # after the recipe's 2000: the user's flag wins
+    assert "--model.num_blocks" not in resolve_names(["--model", "cyclegan", "--data", "horse2zebra"])
+
+
+def test_recipe_flags_reach_the_model(fit):
+    cli = fit("--model", "cyclegan", "--trainer.max_steps", "1", "--model.num_blocks", "1")
+    assert cli.model.hparams.generator_channels == 16 and cli.model.hparams.num_blocks == 1
+    assert (cli.model.hparams.n_epochs, cli.model.hparams.n_epochs_decay) == (22, 22)

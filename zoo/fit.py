@@ -41,7 +41,7 @@ from datamodules.folders import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_
 from zoo.callbacks import GenerativeMetrics, SampleGrid
 from zoo.loggers import RunCSVLogger
 from zoo.models.base import GANModule
-from zoo.registry import MODELS, UnknownNameError, list_models
+from zoo.registry import MODELS, UnknownNameError, list_models, recipe_flags
 from zoo.strategies import GANDDPStrategy
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -58,6 +58,7 @@ NOISY_WARNINGS = (
     ".*val_dataloader.*but have no `validation_step`.*",
     ".*smaller than the logging interval.*",
     ".*treespec, LeafSpec.*",
+    ".*ModelCheckpoint with manual optimization.*",  # post-step weights are what a GAN checkpoint holds
 )
 
 
@@ -117,7 +118,8 @@ def resolve_names(args: Sequence[str]) -> list[str]:
         # right after --model, so that later --data.<arg> flags know the class
         i, _ = _flag_value(args, "--model")
         after = i + (1 if args[i].startswith("--model=") else 2)
-        args = [*args[:after], "--data", MODELS.entry(model_name).meta["default_data"], *args[after:]]
+        default = ["--data", MODELS.entry(model_name).meta["default_data"], *recipe_flags(model_name)]
+        args = [*args[:after], *default, *args[after:]]
         data = _flag_value(args, "--data")
     if data is not None and data[1] not in DATAMODULES:
         args = _resolve_data_spec(args, data, model_name)

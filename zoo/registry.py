@@ -102,13 +102,34 @@ class Registry(Generic[T]):
 MODELS: Registry = Registry("model")
 
 
-def register_model(name: str, *, default_data: str = "digits", summary: str = "", **meta: Any):
+def register_model(
+    name: str,
+    *,
+    default_data: str = "digits",
+    default_recipe: dict[str, Any] | None = None,
+    summary: str = "",
+    **meta: Any,
+):
     """Register a :class:`~zoo.models.base.GANModule` subclass under ``name``.
 
     ``default_data`` names the DataModule used when ``--data`` is not given (the
-    embedded one, so every model trains offline with no flags).
+    embedded one, so every model trains offline with no flags). ``default_recipe``
+    holds ``zoo.fit`` flags used with that default data only, e.g.
+    ``{"model.generator_channels": 16, "trainer.max_steps": 3000}``: networks sized
+    for the small embedded task (the constructor defaults stay the paper's). Flags the
+    user gives win over the recipe.
     """
-    return MODELS.register(name, summary=summary, default_data=default_data, **meta)
+    return MODELS.register(
+        name, summary=summary, default_data=default_data, default_recipe=dict(default_recipe or {}), **meta
+    )
+
+
+def recipe_flags(name: str) -> list[str]:
+    """The ``default_recipe`` of model ``name`` as command-line flags (``["--model.x", "1", ...]``)."""
+    flags: list[str] = []
+    for key, value in MODELS.entry(name).meta.get("default_recipe", {}).items():
+        flags += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return flags
 
 
 def list_models(pattern: str | None = None) -> list[str]:

@@ -50,7 +50,16 @@ from zoo.registry import register_model
 
 
 @register_model(
-    "cyclegan", default_data="digit_strokes", summary="CycleGAN (Zhu et al. 2017): two ResNet generators, unpaired"
+    "cyclegan",
+    default_data="digit_strokes",
+    # The embedded 32x32 thin <-> thick task: narrower, shallower networks (about 120 ms per
+    # iteration on 2 CPU cores instead of about 2 s) and the paper's schedule squeezed into
+    # 2000 iterations (45 per epoch): 22 epochs constant, 22 of linear decay.
+    default_recipe={
+        "model.generator_channels": 16, "model.num_blocks": 3, "model.discriminator_channels": 16,
+        "model.n_epochs": 22, "model.n_epochs_decay": 22, "trainer.max_steps": 2000,
+    },
+    summary="CycleGAN (Zhu et al. 2017): two ResNet generators, unpaired",
 )
 class CycleGAN(TranslationGAN):
     """CycleGAN: G: A -> B, F: B -> A, D_A (judges F's outputs), D_B (judges G's).

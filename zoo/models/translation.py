@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from typing import Callable, ClassVar, Literal, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -53,13 +52,11 @@ def reference_lr_factor(n_epochs: int, n_epochs_decay: int) -> Callable[[int], f
 
 
 def pil_to_tensor(image: Image.Image, channels: int) -> Tensor:
-    """A PIL image (any mode) -> float32 (channels, H, W) in [-1, 1]."""
-    if image.mode in ("I;16", "I;16B", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        image = Image.fromarray((array / max(array.max(), 1) * 255).astype(np.uint8))
-    array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
-    tensor = torch.from_numpy(array.copy()).float().div_(127.5).sub_(1)
-    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    """A PIL image (any mode) -> float32 (channels, H, W) in [-1, 1], converted exactly as the
+    folder DataModules convert training images (``datamodules.folders.convert_image``)."""
+    from datamodules.folders import convert_image, to_tensor
+
+    return to_tensor(convert_image(image, channels))
 
 
 def tensor_to_pil(image: Tensor) -> Image.Image:
@@ -222,10 +219,11 @@ class TranslationGAN(GANModule):
         return torch.stack(columns, dim=1).flatten(0, 1), len(columns)
 
     # --------------------------------------------------------------- validation
-    def _metric(self, name: str) -> MeanMetric:
-        if name not in self._val_metrics:
-            self._val_metrics[name] = MeanMetric().to(self.device)
-        return self._val_metrics[name]
+    def _metric(self, stage: str, name: str) -> MeanMetric:
+        key = f"{stage}_{name}"
+        if key not in self._val_metrics:
+            self._val_metrics[key] = MeanMetric().to(self.device)
+        return self._val_metrics[key]
 
     def has_ground_truth(self) -> bool:
         """Whether validation "B" is the exact target of "A" (paired data, or the embedded unpaired task)."""
@@ -235,6 +233,14 @@ class TranslationGAN(GANModule):
         return bool(getattr(datamodule, "eval_has_ground_truth", False))
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.evaluate_batch(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.evaluate_batch(batch, "test")
+
+    def evaluate_batch(self, batch: dict, stage: str) -> None:
+        """Accumulate ``<stage>/l1``, ``psnr``, ``ssim`` (with ground truth) and ``identity_accuracy``
+        (labelled digits) of each direction; BtoA keys end in ``_BtoA``."""
         ground_truth = self.has_ground_truth()
         for direction in self.directions:
             source, target, labels = (
@@ -244,23 +250,29 @@ class TranslationGAN(GANModule):
             output = self.translator(direction)(source)
             n = len(source)
             if ground_truth:
-                self._metric("l1" + suffix).update((output - target).abs().mean(), n)
+                self._metric(stage, "l1" + suffix).update((output - target).abs().mean(), n)
                 psnr = peak_signal_noise_ratio(output, target, data_range=2.0, reduction="none", dim=(1, 2, 3))
-                self._metric("psnr" + suffix).update(psnr.mean(), n)
+                self._metric(stage, "psnr" + suffix).update(psnr.mean(), n)
                 ssim = structural_similarity_index_measure(output.float(), target.float(), data_range=2.0)
-                self._metric("ssim" + suffix).update(ssim, n)
+                self._metric(stage, "ssim" + suffix).update(ssim, n)
             if bool((labels >= 0).all()):
                 from zoo.metrics.digits import load_digits_classifier
 
                 predicted = load_digits_classifier(self.device)(output).argmax(dim=1)
-                self._metric("identity_accuracy" + suffix).update((predicted == labels).float().mean(), n)
+                self._metric(stage, "identity_accuracy" + suffix).update((predicted == labels).float().mean(), n)
 
     def on_validation_epoch_end(self) -> None:
-        for name, metric in self._val_metrics.items():
-            if metric.update_called:
-                value = metric.compute()
+        self._log_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test")
+
+    def _log_metrics(self, stage: str) -> None:
+        for key, metric in self._val_metrics.items():
+            if key.startswith(stage + "_") and metric.update_called:
+                value = metric.compute()  # synchronised across ranks by torchmetrics
                 if not math.isnan(value.item()):
-                    self.log(f"val/{name}", value, sync_dist=False)
+                    self.log(f"{stage}/{key[len(stage) + 1:]}", value)
                 metric.reset()
 
     # --------------------------------------------------------------- schedules
