@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tests.fake_data import write_aligned_folder, write_unpaired_folder
@@ -65,3 +66,22 @@ def test_recipe_flags_reach_the_model(fit):
     cli = fit("--model", "cyclegan", "--trainer.max_steps", "1", "--model.num_blocks", "1")
     assert cli.model.hparams.generator_channels == 16 and cli.model.hparams.num_blocks == 1
     assert (cli.model.hparams.n_epochs, cli.model.hparams.n_epochs_decay) == (22, 22)
+
+
+def test_metrics_callback_scores_each_direction_of_a_translation_model(fit, tmp_path, monkeypatch):
+    """``--metrics`` on CycleGAN: translations of one side of the split vs. real images of the other."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    cli = fit("--model", "cyclegan", "--trainer.max_steps", "2", "--model.num_blocks", "1",
+              "--metrics", "fd_digits,conditional_accuracy", "--metrics.real_split", "val",
+              "--metrics.every_n_steps", "0")
+    metrics = cli.trainer.callback_metrics
+    assert {"val/fd_digits", "val/fd_digits_BtoA", "val/conditional_accuracy_BtoA"} <= set(metrics)
+
+    from zoo.metrics.domain import fd_digits, identity_accuracy
+
+    batches = list(cli.datamodule.val_dataloader())
+    thin, thick = torch.cat([b["A"] for b in batches]), torch.cat([b["B"] for b in batches])
+    labels = torch.cat([b["A_label"] for b in batches])
+    translated = cli.model.translate(thin)
+    assert metrics["val/fd_digits"].item() == pytest.approx(fd_digits(thick, translated), rel=1e-3)
+    assert metrics["val/conditional_accuracy"].item() == pytest.approx(identity_accuracy(translated, labels))

@@ -15,11 +15,14 @@ message naming the URL and the path (see :mod:`zoo.metrics.inception`).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from torch import Tensor
+from torch.utils.data import Dataset
 
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
 
@@ -121,6 +124,8 @@ class GenerativeMetrics(pl.Callback):
             "image_shape": list(getattr(datamodule, "image_shape", [])),
             "data_dir": str(getattr(datamodule, "data_dir", "") or ""),
         }
+        if hasattr(pl_module, "translate"):
+            return self._evaluate_translation(trainer, pl_module, datamodule.split_dataset(self.real_split), key)
         real = self.evaluator.real_statistics(datamodule.split_dataset(self.real_split), key)
         rank = trainer.global_rank
         with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
@@ -135,3 +140,64 @@ class GenerativeMetrics(pl.Callback):
                 handle.write(json.dumps(record) + "\n")
         scores = {k: v for k, v in values.items() if k not in ("num_samples", "seconds")}
         return scores | {"metrics_seconds": values["seconds"]}
+
+    def _evaluate_translation(self, trainer: pl.Trainer, pl_module: pl.LightningModule, dataset, key: dict) -> dict:
+        """Image-to-image models: per direction, the translations of one side of ``real_split``
+        against the real images of the other side (``val/fid`` for AtoB, ``val/fid_BtoA``, ...)."""
+        start = time.perf_counter()
+        scores: dict[str, float] = {}
+        for direction in pl_module.directions:
+            source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
+            real = self.evaluator.real_statistics(domain_side(dataset, target), {**key, "side": target})
+            fake = self.evaluator.translated_features(
+                domain_side(dataset, source), lambda images, d=direction: pl_module.translate(images, d)
+            )
+            suffix = "" if direction == "AtoB" else "_BtoA"
+            scores.update({f"{name}{suffix}": value for name, value in self.evaluator.score(fake, real).items()})
+        seconds = time.perf_counter() - start
+        record = {"step": trainer.global_step, **scores, "real_split": self.real_split, "seconds": seconds}
+        self.history.append(record)
+        self._last_step = trainer.global_step
+        log_dir = trainer.log_dir
+        if trainer.is_global_zero and log_dir:
+            with open(Path(log_dir) / "metrics.jsonl", "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+        return scores | {"metrics_seconds": seconds}
+
+
+class DomainSide(Dataset):
+    """One side (``"A"`` or ``"B"``) of an image-to-image split as ``(image, label)`` items."""
+
+    def __init__(self, dataset: Dataset, side: str) -> None:
+        self.dataset, self.side = dataset, side
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        item = self.dataset[index]
+        return item[self.side], torch.as_tensor(item[f"{self.side}_label"])
+
+
+class SampleSide(Dataset):
+    """A list-like side of ``(image, label, name)`` samples as ``(image, label)`` items."""
+
+    def __init__(self, side: Dataset) -> None:
+        self.side = side
+
+    def __len__(self) -> int:
+        return len(self.side)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        image, label, _ = self.side[index]
+        return image, torch.as_tensor(label)
+
+
+def domain_side(dataset: Dataset, side: str) -> Dataset:
+    """The images of one domain of a split, each once: an unpaired split that repeats the
+    shorter domain (length max(|A|, |B|)) is read from its own side instead."""
+    own = getattr(dataset, "side_a", None), getattr(dataset, "side_b", None)
+    if all(part is not None for part in own):
+        first, second = own if not getattr(dataset, "swap", False) else own[::-1]
+        return SampleSide(first if side == "A" else second)
+    return DomainSide(dataset, side)

@@ -239,6 +239,19 @@ class FidelityEvaluator:
 
         return self._bank(batches(), num_samples, "generated features")
 
+    def translated_features(self, source: Dataset, translate: Callable[[Tensor], Tensor]) -> dict[str, Tensor]:
+        """Features of ``translate(x)`` for every image ``x`` of ``source`` (``(image, label)`` items).
+
+        Sharded across ranks like the real images and gathered by index, so the
+        result is the same on every rank and equal to a single-process pass.
+        """
+
+        def batches():
+            for index, images, labels in self._dataset_batches(source):
+                yield index, translate(images), labels
+
+        return self._bank(batches(), len(source), "translated features")
+
     def score(self, fake: dict[str, Tensor], real: dict[str, Tensor]) -> dict[str, float]:
         """The chosen metrics of gathered generated features against real statistics."""
         from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
