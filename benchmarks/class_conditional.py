@@ -123,6 +123,7 @@ def save_grids(model, name: str, directory: Path) -> None:
 def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, **hparams) -> dict:
     pl.seed_everything(seed, verbose=False)
     dm = DigitsDataModule()
+    zoo.get_model_class(name)  # registers the built-in models
     recipe = {key.split(".", 1)[1]: value for key, value in MODELS.entry(name).meta["default_recipe"].items()
               if key.startswith("model.")}  # what `zoo.fit --model NAME` adds on the embedded digits
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})

@@ -184,9 +184,17 @@ class TranslationGAN(GANModule):
         if self.grid_a.numel() == 0:
             self.capture_grid_inputs()
 
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        if self.grid_a.numel() == 0:  # no DataModule to draw from: the first training pairs
+            self.grid_a = batch["A"][: self.hparams.grid_size].detach().clone()
+            self.grid_b = batch["B"][: self.hparams.grid_size].detach().clone()
+
     def capture_grid_inputs(self) -> None:
-        """The first ``grid_size`` validation pairs (training pairs if there is no validation split)."""
+        """The first ``grid_size`` validation pairs (training pairs if there is no validation split;
+        with plain dataloaders instead of a DataModule, the first training batch)."""
         datamodule = self.trainer.datamodule
+        if datamodule is None:
+            return
         batches = []
         for loader_name in ("val_dataloader", "train_dataloader"):
             try:
