@@ -84,4 +84,5 @@ def test_metrics_callback_scores_each_direction_of_a_translation_model(fit, tmp_
     labels = torch.cat([b["A_label"] for b in batches])
     translated = cli.model.translate(thin)
     assert metrics["val/fd_digits"].item() == pytest.approx(fd_digits(thick, translated), rel=1e-3)
-    assert metrics["val/conditional_accuracy"].item() == pytest.approx(identity_accuracy(translated, labels))
+    # chunks of a different size shift the barely trained outputs by float noise: one digit may flip
+    assert metrics["val/conditional_accuracy"].item() == pytest.approx(identity_accuracy(translated, labels), abs=1.5 / 179)

@@ -87,7 +87,15 @@ def info_nll(
     return cat_nll, per_dim.sum(dim=1).mean()
 
 
-@register_model("infogan", default_data="digits", summary="InfoGAN (Chen et al. 2016): interpretable codes, no labels")
+@register_model(
+    "infogan",
+    default_data="digits",
+    # On the 1439 embedded digits and a 1500-iteration budget the paper's 62 noise dimensions let the
+    # class follow z instead of the code (code accuracy 0.26); 16 dimensions and λ_cat = 2 give 0.80
+    # (measured with benchmarks.class_conditional; 8 dimensions: 0.54, λ_cont = 1: 0.44).
+    default_recipe={"model.noise_dim": 16, "model.lambda_categorical": 2.0},
+    summary="InfoGAN (Chen et al. 2016): interpretable codes, no labels",
+)
 class InfoGAN(GANModule):
     """DCGAN with a latent code c whose mutual information with G(z, c) is maximised through Q(c|x).
 
