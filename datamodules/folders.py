@@ -745,22 +745,21 @@ class _FolderTranslationDataModule(TranslationDataModule):
 
     def __init__(
         self,
-        *,
-        root: str | None,
-        dataset: str | None,
-        data_dir: str | None,
-        direction: str | None,
-        image_size: int,
-        load_size: int | None,
-        preprocess: str,
-        flip: bool,
-        input_channels: int,
-        output_channels: int,
-        batch_size: int,
-        num_workers: int,
-        download: bool,
-        pin_memory: bool | None,
-        persistent_workers: bool | None,
+        root: str | None = None,
+        dataset: str | None = None,
+        data_dir: str | None = None,
+        direction: Direction | None = None,
+        image_size: int = 256,
+        load_size: int | None = None,
+        preprocess: Preprocess = "resize_and_crop",
+        flip: bool = True,
+        input_channels: int = 3,
+        output_channels: int = 3,
+        batch_size: int = 1,
+        num_workers: int = 0,
+        download: bool = True,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
     ) -> None:
         if (root is None) == (dataset is None):
             names = ", ".join(sorted(PIX2PIX_DATASETS if self.paired else CYCLEGAN_DATASETS))
@@ -771,6 +770,7 @@ class _FolderTranslationDataModule(TranslationDataModule):
         super().__init__(image_size=image_size, input_channels=input_channels, output_channels=output_channels,
                          direction=direction, batch_size=batch_size, num_workers=num_workers,
                          pin_memory=pin_memory, persistent_workers=persistent_workers)
+        self.save_hyperparameters()  # the subclasses' arguments (they add none)
         self.data_dir = default_data_dir(data_dir)
         self.root = self.published.folder(self.data_dir) if self.published else Path(root).expanduser()  # type: ignore[arg-type]
         self.download = download
@@ -893,31 +893,6 @@ class PairedFolderDataModule(_FolderTranslationDataModule):
     paired = True
     eval_has_ground_truth = True
 
-    def __init__(
-        self,
-        root: str | None = None,
-        dataset: str | None = None,
-        data_dir: str | None = None,
-        direction: Direction | None = None,
-        image_size: int = 256,
-        load_size: int | None = None,
-        preprocess: Preprocess = "resize_and_crop",
-        flip: bool = True,
-        input_channels: int = 3,
-        output_channels: int = 3,
-        batch_size: int = 1,
-        num_workers: int = 0,
-        download: bool = True,
-        pin_memory: bool | None = None,
-        persistent_workers: bool | None = None,
-    ) -> None:
-        super().__init__(root=root, dataset=dataset, data_dir=data_dir, direction=direction,
-                         image_size=image_size, load_size=load_size, preprocess=preprocess, flip=flip,
-                         input_channels=input_channels, output_channels=output_channels, batch_size=batch_size,
-                         num_workers=num_workers, download=download, pin_memory=pin_memory,
-                         persistent_workers=persistent_workers)
-        self.save_hyperparameters()
-
     @property
     def layout(self) -> Layout:
         """``"aligned"`` or ``"two_folders"`` (read from the folder)."""
@@ -972,31 +947,6 @@ class UnpairedFolderDataModule(_FolderTranslationDataModule):
 
     paired = False
     eval_has_ground_truth = False
-
-    def __init__(
-        self,
-        root: str | None = None,
-        dataset: str | None = None,
-        data_dir: str | None = None,
-        direction: Direction | None = None,
-        image_size: int = 256,
-        load_size: int | None = None,
-        preprocess: Preprocess = "resize_and_crop",
-        flip: bool = True,
-        input_channels: int = 3,
-        output_channels: int = 3,
-        batch_size: int = 1,
-        num_workers: int = 0,
-        download: bool = True,
-        pin_memory: bool | None = None,
-        persistent_workers: bool | None = None,
-    ) -> None:
-        super().__init__(root=root, dataset=dataset, data_dir=data_dir, direction=direction,
-                         image_size=image_size, load_size=load_size, preprocess=preprocess, flip=flip,
-                         input_channels=input_channels, output_channels=output_channels, batch_size=batch_size,
-                         num_workers=num_workers, download=download, pin_memory=pin_memory,
-                         persistent_workers=persistent_workers)
-        self.save_hyperparameters()
 
     def find_sources(self) -> dict[str, tuple[list[Path], list[Path]]]:
         """``{split: (a_files, b_files)}``."""

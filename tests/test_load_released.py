@@ -12,12 +12,7 @@ from tests.nn.reference_layout import RefResnetGenerator, RefUnetGenerator, rand
 from zoo.models import CycleGAN, Pix2Pix
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_cyclegan_by_name_from_the_cache(tmp_path, monkeypatch):

@@ -30,12 +30,7 @@ from tests.fake_data import random_image, write_aligned_folder, write_unpaired_f
 KEYS = {"A", "B", "A_label", "B_label", "A_name", "B_name"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _items(dataset) -> list[dict]:

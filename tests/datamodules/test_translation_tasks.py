@@ -12,12 +12,7 @@ from datamodules.translation_tasks import classifier_accuracies, load_digits, ou
 KEYS = {"A", "B", "A_label", "B_label", "A_name", "B_name"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

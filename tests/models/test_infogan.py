@@ -15,13 +15,7 @@ from tests.models.helpers import params, train
 TINY = dict(noise_dim=16, generator_channels=8, discriminator_channels=8, q_hidden=32)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run faster on one thread, and much faster than two on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class RecordLosses(pl.Callback):
