@@ -142,6 +142,13 @@ TARGET_LOSSES = ("bce", "lsgan")
 """Losses of :func:`target_loss` (the two GAN modes of the pix2pix / CycleGAN reference code)."""
 
 
+def check_target_loss(kind: str) -> str:
+    """Validate the name of a :func:`target_loss` kind; an unknown one lists the valid ones."""
+    if kind not in TARGET_LOSSES:
+        raise ValueError(f"unknown image-to-image GAN loss {kind!r}; valid choices: {', '.join(TARGET_LOSSES)}")
+    return kind
+
+
 def target_loss(logits: Tensor, real: bool, kind: str = "lsgan") -> Tensor:
     """D's output pushed towards the "real" (1) or "fake" (0) target, as pix2pix / CycleGAN write it.
 
@@ -152,11 +159,9 @@ def target_loss(logits: Tensor, real: bool, kind: str = "lsgan") -> Tensor:
     while optimizing D", pix2pix §3.3). Works on any logit shape (a PatchGAN map included).
     """
     target = torch.full_like(logits, 1.0 if real else 0.0)
-    if kind == "bce":
+    if check_target_loss(kind) == "bce":
         return F.binary_cross_entropy_with_logits(logits, target)
-    if kind == "lsgan":
-        return F.mse_loss(logits, target)
-    raise ValueError(f"unknown image-to-image GAN loss {kind!r}; valid choices: {', '.join(TARGET_LOSSES)}")
+    return F.mse_loss(logits, target)
 
 
 def l1_loss(prediction: Tensor, target: Tensor) -> Tensor:

@@ -41,7 +41,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from zoo.losses import l1_loss, target_loss
+from zoo.losses import check_target_loss, l1_loss, target_loss
 from zoo.models.translation import TranslationGAN
 from zoo.nn.image_pool import ImagePool
 from zoo.nn.init import init_weights
@@ -125,7 +125,7 @@ class CycleGAN(TranslationGAN):
                 f"the identity loss feeds domain B to G: A -> B, so it needs in_channels == out_channels "
                 f"(got {in_channels} and {out_channels}); set lambda_identity=0"
             )
-        target_loss(torch.zeros(1), True, loss)  # validates the name
+        check_target_loss(loss)
         self.generator = ResnetGenerator(in_channels, out_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
         self.generator_ba = ResnetGenerator(out_channels, in_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
         self.discriminator_a = PatchDiscriminator(in_channels, discriminator_channels, discriminator_layers, norm=norm)

@@ -38,7 +38,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from zoo.losses import l1_loss, target_loss
+from zoo.losses import check_target_loss, l1_loss, target_loss
 from zoo.models.translation import TranslationGAN
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
@@ -127,7 +127,7 @@ class Pix2Pix(TranslationGAN):
         self.save_hyperparameters()
         if lambda_l1 < 0:
             raise ValueError(f"lambda_l1 must be >= 0, got {lambda_l1}")
-        target_loss(torch.zeros(1), True, loss)  # validates the name
+        check_target_loss(loss)
         self.generator, self._size_multiple = build_generator(
             generator, in_channels, out_channels, image_size, generator_channels, norm, dropout
         )
