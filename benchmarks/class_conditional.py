@@ -21,6 +21,10 @@ classifier (``zoo.metrics.domain``):
   training digits (mean of 5 draws) next to the real-vs-real floor at the same
   sizes, FD(179 test digits, 1439 training digits).
 
+``--fd-every N`` also prints FD-digits (mean of 3 draws of 179 samples) every
+N iterations, the learning curves of the tuning tables in docs/models/*.md;
+the evaluation time is not counted in ``train_seconds``.
+
 It prints one JSON line per model and a table; it never fails on a figure or a time.
 """
 
@@ -88,6 +92,26 @@ def infogan_sweeps(model, steps: int = 9, rows: int = 50) -> dict[str, list[floa
     return out
 
 
+class FDCurve(pl.Callback):
+    """Print ``{"step": k, "fd": ...}`` every ``every`` iterations; keeps its own time out of the run's."""
+
+    def __init__(self, every: int, train_images: torch.Tensor) -> None:
+        self.every, self.train_images, self.seconds = every, train_images, 0.0
+        self._last: int | None = None  # with n_critic > 1 several batches share a step
+
+    def on_train_batch_end(self, trainer, model, *args) -> None:
+        step = trainer.global_step
+        if step % self.every or step == self._last:
+            return
+        start, self._last = time.perf_counter(), step
+        rng = torch.random.get_rng_state()  # the run itself must not depend on the probe
+        torch.manual_seed(123)
+        fd = sum(fd_digits(self.train_images, model.sample(FD_SAMPLE)) for _ in range(3)) / 3
+        torch.random.set_rng_state(rng)
+        print(json.dumps({"model": type(model).__name__.lower(), "step": step, "fd": round(fd, 1)}), flush=True)
+        self.seconds += time.perf_counter() - start
+
+
 def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
     model.eval()
     torch.manual_seed(123)
@@ -120,19 +144,21 @@ def save_grids(model, name: str, directory: Path) -> None:
         save_image(images, directory / f"{name}_digits{suffix}.png", nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
-def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, **hparams) -> dict:
+def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_every: int | None = None,
+        **hparams) -> dict:
     pl.seed_everything(seed, verbose=False)
     dm = DigitsDataModule()
     zoo.get_model_class(name)  # registers the built-in models
     recipe = {key.split(".", 1)[1]: value for key, value in MODELS.entry(name).meta["default_recipe"].items()
               if key.startswith("model.")}  # what `zoo.fit --model NAME` adds on the embedded digits
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
+    curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
-                         accelerator="cpu")
+                         accelerator="cpu", callbacks=[curve] if curve else None)
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - (curve.seconds if curve else 0.0)
     result = {"model": name, "steps": steps, "train_seconds": round(seconds, 1), **({"hparams": hparams} if hparams else {})}
     result.update(evaluate(name, model, dm))
     if grids is not None:
@@ -147,10 +173,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hparams", default="{}", help="JSON dict of constructor overrides (for tuning)")
     parser.add_argument("--grids", type=Path, default=None, help="write each model's sample grid PNGs here")
+    parser.add_argument("--fd-every", type=int, default=None, help="also print FD-digits every N iterations")
     args = parser.parse_args()
     hparams = json.loads(args.hparams)
     for name in args.models.split(","):
-        result = run(name, args.steps or DEFAULT_STEPS[name], args.seed, args.grids, **hparams)
+        result = run(name, args.steps or DEFAULT_STEPS[name], args.seed, args.grids, args.fd_every, **hparams)
         print(json.dumps(result, default=float), flush=True)
 
 

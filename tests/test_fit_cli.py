@@ -42,12 +42,12 @@ def test_names_become_class_paths_and_default_data_is_filled_in():
     assert args == ["--model=zoo.models.cgan.CGAN", "--data=datamodules.mnist.MNISTDataModule"]
 
 
-
 def test_dcgan_takes_its_digits_learning_rate_only_on_the_embedded_data():
     args = resolve_names(["--model", "dcgan"])
     assert args[4:] == ["--model.lr", "0.0005"]
     assert "--model.lr" not in resolve_names(["--model", "dcgan", "--data", "mnist"])  # the paper's 2e-4 there
     assert resolve_names(["--model", "dcgan", "--model.lr", "1e-4"])[-2:] == ["--model.lr", "1e-4"]  # yours wins
+
 
 def test_help_lists_models_and_data_sets():
     out = subprocess.run(
