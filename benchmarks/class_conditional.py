@@ -7,8 +7,10 @@ Budget: at most 5 minutes of training per model on 2 CPU cores (default
 flags, default steps below); evaluation adds about 10 s per model. Each model
 is trained from its registry defaults (``zoo.create_model(name)`` plus the
 ``model.*`` flags of its embedded ``default_recipe``, as ``zoo.fit`` does) on
-``DigitsDataModule()`` with seed 0, then judged by the shipped digits
-classifier (``zoo.metrics.domain``):
+``DigitsDataModule()`` with seed 0, in the precision ``zoo.fit`` picks on this
+machine (``zoo.fit.default_precision("cpu")``: ``bf16-mixed`` on a CPU with
+native bf16, else ``32-true``; the JSON line names it), then judged by the
+shipped digits classifier (``zoo.metrics.domain``):
 
 * ``cgan``, ``acgan``: conditional accuracy of 1000 samples (100 per class);
 * ``infogan``: code accuracy of 1000 samples (categorical code vs. the class
@@ -25,7 +27,7 @@ classifier (``zoo.metrics.domain``):
 N iterations, the learning curves of the tuning tables in docs/models/*.md;
 the evaluation time is not counted in ``train_seconds``.
 
-It prints one JSON line per model and a table; it never fails on a figure or a time.
+It prints one JSON line per model; it never fails on a figure or a time.
 """
 
 from __future__ import annotations
@@ -43,12 +45,21 @@ from torchvision.utils import save_image
 import zoo
 from zoo.registry import MODELS
 from datamodules import DigitsDataModule
+from zoo.fit import default_precision
 from zoo.metrics.domain import code_accuracy_of_samples, conditional_accuracy, fd_digits
 
-DEFAULT_STEPS = {"cgan": 1500, "acgan": 1500, "dcgan": 2500, "infogan": 1500, "sgan": 1000}
-"""Training iterations per model: each fits in the 5-minute budget on 2 CPU cores."""
+DEFAULT_STEPS = {"cgan": 3000, "acgan": 3000, "dcgan": None, "infogan": 3000, "sgan": 1000}
+"""Training iterations per model: each fits in the 5-minute budget on 2 CPU cores in bf16-mixed (about
+200 s for 3000 iterations of cgan, acgan or infogan). ``None``: the ``--trainer.max_steps`` of the
+model's embedded recipe (what ``zoo.fit --model NAME`` runs). SGAN's 1000 matches ``benchmarks.sgan_baseline``."""
 
 FD_SAMPLE = 179  # the size of the digits' test split, so the floor is measured at the same size
+
+
+def default_steps(name: str) -> int:
+    """The benchmark's iteration count for model ``name`` (see :data:`DEFAULT_STEPS`)."""
+    zoo.get_model_class(name)  # registers the built-in models
+    return DEFAULT_STEPS[name] or MODELS.entry(name).meta["default_recipe"]["trainer.max_steps"]
 
 
 def all_images(dm: DigitsDataModule, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -153,13 +164,14 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
               if key.startswith("model.")}  # what `zoo.fit --model NAME` adds on the embedded digits
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
+    precision = default_precision("cpu")  # what `zoo.fit` picks on this machine
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
-                         accelerator="cpu", callbacks=[curve] if curve else None)
+                         accelerator="cpu", precision=precision, callbacks=[curve] if curve else None)
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     seconds = time.perf_counter() - start - (curve.seconds if curve else 0.0)
-    result = {"model": name, "steps": steps, "train_seconds": round(seconds, 1), **({"hparams": hparams} if hparams else {})}
+    result = {"model": name, "steps": steps, "precision": precision, "train_seconds": round(seconds, 1), **({"hparams": hparams} if hparams else {})}
     result.update(evaluate(name, model, dm))
     if grids is not None:
         save_grids(model, name, grids)
@@ -177,7 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     hparams = json.loads(args.hparams)
     for name in args.models.split(","):
-        result = run(name, args.steps or DEFAULT_STEPS[name], args.seed, args.grids, args.fd_every, **hparams)
+        result = run(name, args.steps or default_steps(name), args.seed, args.grids, args.fd_every, **hparams)
         print(json.dumps(result, default=float), flush=True)
 
 

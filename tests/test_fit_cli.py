@@ -42,9 +42,9 @@ def test_names_become_class_paths_and_default_data_is_filled_in():
     assert args == ["--model=zoo.models.cgan.CGAN", "--data=datamodules.mnist.MNISTDataModule"]
 
 
-def test_dcgan_takes_its_digits_learning_rate_only_on_the_embedded_data():
+def test_dcgan_takes_its_digits_recipe_only_on_the_embedded_data():
     args = resolve_names(["--model", "dcgan"])
-    assert args[4:] == ["--model.lr", "0.0005"]
+    assert args[4:] == ["--model.lr", "0.0005", "--trainer.max_steps", "4500"]
     assert "--model.lr" not in resolve_names(["--model", "dcgan", "--data", "mnist"])  # the paper's 2e-4 there
     assert resolve_names(["--model", "dcgan", "--model.lr", "1e-4"])[-2:] == ["--model.lr", "1e-4"]  # yours wins
 
@@ -194,3 +194,24 @@ def test_precision_flag_is_honoured(fit):
     cli = fit("--model", "cgan", "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed",
               "--model.generator_channels", "8", "--model.discriminator_channels", "8")
     assert cli.trainer.precision == "bf16-mixed" and cli.trainer.global_step == 2
+
+
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_unset_precision_is_bf16_mixed_only_on_a_cpu_with_native_bf16(fit, tmp_path, monkeypatch, native_bf16):
+    monkeypatch.setattr(zoo.fit, "cpu_has_native_bf16", lambda: native_bf16)
+    cli = fit("--model", "cgan", "--trainer.max_steps", "1", "--trainer.accelerator", "cpu",
+              "--model.generator_channels", "8", "--model.discriminator_channels", "8")
+    expected = "bf16-mixed" if native_bf16 else "32-true"
+    assert cli.trainer.precision == expected
+    # the saved config names the precision the run used, so `--config` replays it
+    saved = yaml.safe_load((tmp_path / "runs/cgan/digits/version_0/config.yaml").read_text())
+    assert saved["trainer"]["precision"] == expected
+
+
+def test_default_precision_keeps_float32_on_gpus(monkeypatch):
+    monkeypatch.setattr(zoo.fit, "cpu_has_native_bf16", lambda: True)
+    assert zoo.fit.default_precision("gpu") == "32-true"
+    assert zoo.fit.default_precision("cpu") == "bf16-mixed"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert zoo.fit.default_precision("auto") == "32-true"
+    assert zoo.fit.default_precision("cpu") == "bf16-mixed"

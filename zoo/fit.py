@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -48,6 +49,29 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "max_steps": 2000,
     "log_every_n_steps": 10,
 }
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX), so oneDNN's bf16
+    convolutions are faster than float32 ones rather than emulated."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def default_precision(accelerator: str = "auto") -> str:
+    """The ``--trainer.precision`` a run gets when the flag is not given.
+
+    ``"bf16-mixed"`` when training runs on a CPU with native bf16 (:func:`cpu_has_native_bf16`):
+    autocast runs convolutions and matrix products in bfloat16 and keeps weights, optimizer
+    state and losses in float32 (1.6x faster DCGAN iterations on a 2-core AVX512-BF16 CPU,
+    docs/models/dcgan.md). ``"32-true"`` otherwise, GPUs included (choose ``bf16-mixed`` or
+    ``16-mixed`` there yourself).
+    """
+    if accelerator not in ("auto", "cpu"):
+        return "32-true"
+    gpu_available = torch.cuda.is_available() or torch.backends.mps.is_available()
+    on_cpu = accelerator == "cpu" or not gpu_available
+    return "bf16-mixed" if on_cpu and cpu_has_native_bf16() else "32-true"
 
 
 # Lightning warnings that say nothing useful about a GAN run of this CLI.
@@ -235,8 +259,14 @@ class ZooCLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """Copy what the DataModule knows into the model's matching constructor arguments (see DATA_LINKS)."""
+        """Copy what the DataModule knows into the model's matching constructor arguments (see DATA_LINKS),
+        and resolve an unset ``--trainer.precision`` (see :func:`default_precision`), so that the saved
+        ``config.yaml`` names the precision the run used."""
         link_data_to_model(self.config)
+        trainer = self.config.get("trainer")
+        if trainer is not None and trainer.get("precision") is None:
+            accelerator = trainer.get("accelerator", "auto")
+            trainer["precision"] = default_precision(accelerator if isinstance(accelerator, str) else "auto")
 
     def instantiate_trainer(self, **kwargs: Any):
         model_name = registered_name(MODELS, self.model)

@@ -31,6 +31,18 @@ def test_n_critic_takes_several_discriminator_steps_per_iteration():
     assert torch.isfinite(trainer.callback_metrics["train/gradient_penalty"])
 
 
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_generator_runs_once_per_batch_and_its_step_reuses_the_fakes(n_critic):
+    """dcgan.torch's fGx: G's step back-propagates through the fakes D's step scored (detached)."""
+    model = DCGAN(loss="wgan-gp" if n_critic > 1 else "bce", n_critic=n_critic, **TINY)
+    recorded: list[bool] = []  # per G forward: was a graph recorded?
+    model.generator.register_forward_hook(lambda module, args, out: recorded.append(out.requires_grad))
+    train(model, max_steps=2)
+    batches = 2 * n_critic
+    assert len(recorded) == batches  # one G forward per batch, not one per network update
+    assert recorded == [(i + 1) % n_critic == 0 for i in range(batches)]  # a graph only where G steps
+
+
 @pytest.mark.parametrize("loss", ["bce", "lsgan", "hinge", "wgan-gp"])
 def test_every_loss_trains_with_finite_values(loss):
     model = DCGAN(loss=loss, **TINY)
