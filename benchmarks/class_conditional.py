@@ -56,10 +56,16 @@ model's embedded recipe (what ``zoo.fit --model NAME`` runs). SGAN's 1000 matche
 FD_SAMPLE = 179  # the size of the digits' test split, so the floor is measured at the same size
 
 
+def embedded_recipe(name: str, section: str) -> dict:
+    """The ``section.*`` flags (``model`` or ``trainer``) that ``zoo.fit --model NAME`` adds on the embedded digits."""
+    zoo.get_model_class(name)  # registers the built-in models
+    recipe = MODELS.entry(name).meta["default_recipe"]
+    return {key.split(".", 1)[1]: value for key, value in recipe.items() if key.startswith(section + ".")}
+
+
 def default_steps(name: str) -> int:
     """The benchmark's iteration count for model ``name`` (see :data:`DEFAULT_STEPS`)."""
-    zoo.get_model_class(name)  # registers the built-in models
-    return DEFAULT_STEPS[name] or MODELS.entry(name).meta["default_recipe"]["trainer.max_steps"]
+    return DEFAULT_STEPS[name] or embedded_recipe(name, "trainer")["max_steps"]
 
 
 def all_images(dm: DigitsDataModule, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,9 +165,7 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
         **hparams) -> dict:
     pl.seed_everything(seed, verbose=False)
     dm = DigitsDataModule()
-    zoo.get_model_class(name)  # registers the built-in models
-    recipe = {key.split(".", 1)[1]: value for key, value in MODELS.entry(name).meta["default_recipe"].items()
-              if key.startswith("model.")}  # what `zoo.fit --model NAME` adds on the embedded digits
+    recipe = embedded_recipe(name, "model")
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
     precision = default_precision("cpu")  # what `zoo.fit` picks on this machine

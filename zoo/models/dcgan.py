@@ -56,7 +56,7 @@ from zoo.registry import register_model
     default_data="digits",
     # On the 1439 embedded digits lr 5e-4 had a lower FD-digits than the paper's 2e-4 at every checkpoint
     # of a 3000-iteration run (seed 0); 1e-3 diverged once and recovered. FD-digits is still falling at
-    # 4500 iterations, which take 4.7 minutes on 2 CPU cores in bf16-mixed. The sweep is in
+    # 4500 iterations, which take 4.5-4.7 minutes on 2 CPU cores in bf16-mixed. The sweep is in
     # docs/models/dcgan.md#results (benchmarks.class_conditional --fd-every 500).
     default_recipe={"model.lr": 5e-4, "trainer.max_steps": 4500},
     summary="Unconditional DCGAN (Radford et al. 2016)",
