@@ -7,7 +7,7 @@ Budget: at most 5 minutes of training per model on 2 CPU cores (default
 flags, default steps below); evaluation adds about 10 s per model. Each model
 is trained from its registry defaults (``zoo.create_model(name)`` plus the
 ``model.*`` flags of its embedded ``default_recipe``, as ``zoo.fit`` does) on
-``DigitsDataModule()`` with seed 0, in the precision ``zoo.fit`` picks on this
+``DigitsDataModule`` (with the recipe's ``data.*`` flags, if any) with seed 0, in the precision ``zoo.fit`` picks on this
 machine (``zoo.fit.default_precision("cpu")``: ``bf16-mixed`` on a CPU with
 native bf16, else ``32-true``; the JSON line names it), then judged by the
 shipped digits classifier (``zoo.metrics.domain``):
@@ -23,7 +23,8 @@ shipped digits classifier (``zoo.metrics.domain``):
   training digits (mean of 5 draws) next to the real-vs-real floor at the same
   sizes, FD(179 test digits, 1439 training digits).
 
-``--fd-every N`` also prints FD-digits (mean of 3 draws of 179 samples) every
+``--hparams`` / ``--data-hparams`` (JSON dicts) override constructor arguments
+of the model / the DigitsDataModule, for tuning runs. ``--fd-every N`` also prints FD-digits (mean of 3 draws of 179 samples) every
 N iterations, the learning curves of the tuning tables in docs/models/*.md;
 the evaluation time is not counted in ``train_seconds``.
 
@@ -162,9 +163,9 @@ def save_grids(model, name: str, directory: Path) -> None:
 
 
 def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_every: int | None = None,
-        **hparams) -> dict:
+        data_hparams: dict | None = None, **hparams) -> dict:
     pl.seed_everything(seed, verbose=False)
-    dm = DigitsDataModule()
+    dm = DigitsDataModule(**{**embedded_recipe(name, "data"), **(data_hparams or {})})
     recipe = embedded_recipe(name, "model")
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
@@ -175,7 +176,8 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     seconds = time.perf_counter() - start - (curve.seconds if curve else 0.0)
-    result = {"model": name, "steps": steps, "precision": precision, "train_seconds": round(seconds, 1), **({"hparams": hparams} if hparams else {})}
+    result = {"model": name, "steps": steps, "precision": precision, "train_seconds": round(seconds, 1), "batch_size": dm.batch_size,
+              **({"hparams": hparams} if hparams else {})}
     result.update(evaluate(name, model, dm))
     if grids is not None:
         save_grids(model, name, grids)
@@ -188,12 +190,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override every model's iteration count")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hparams", default="{}", help="JSON dict of constructor overrides (for tuning)")
+    parser.add_argument("--data-hparams", default="{}", help="JSON dict of DigitsDataModule overrides")
     parser.add_argument("--grids", type=Path, default=None, help="write each model's sample grid PNGs here")
     parser.add_argument("--fd-every", type=int, default=None, help="also print FD-digits every N iterations")
     args = parser.parse_args()
     hparams = json.loads(args.hparams)
     for name in args.models.split(","):
-        result = run(name, args.steps or default_steps(name), args.seed, args.grids, args.fd_every, **hparams)
+        result = run(name, args.steps or default_steps(name), args.seed, args.grids, args.fd_every,
+                     json.loads(args.data_hparams), **hparams)
         print(json.dumps(result, default=float), flush=True)
 
 

@@ -65,6 +65,16 @@ def test_cgan_trains_under_two_process_ddp_and_ranks_hold_identical_weights(tmp_
     assert (tmp_path / "runs/cgan/digits/version_0/checkpoints/last.ckpt").is_file()
 
 
+def test_dcgan_r1_penalty_keeps_the_ranks_identical(tmp_path):
+    """R1's double backward through D's DDP wrapper still all-reduces D's gradients."""
+    run_ddp(tmp_path, "--model", "dcgan", "--trainer.max_steps", "3", "--model.r1_interval", "1", *SMALL)
+    rank0, rank1 = load_ranks(tmp_path)
+    assert rank0["global_step"] == rank1["global_step"] == 3
+    for key, value in rank0["discriminator"].items():
+        if "running_" not in key and "num_batches" not in key:  # see the cgan test for batch-norm statistics
+            assert torch.equal(value, rank1["discriminator"][key]), f"discriminator.{key} differs between ranks"
+
+
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_every_model_fast_dev_run_under_ddp(tmp_path, name):
     run_ddp(tmp_path, "--model", name, "--trainer.fast_dev_run", "2")

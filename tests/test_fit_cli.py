@@ -44,8 +44,10 @@ def test_names_become_class_paths_and_default_data_is_filled_in():
 
 def test_dcgan_takes_its_digits_recipe_only_on_the_embedded_data():
     args = resolve_names(["--model", "dcgan"])
-    assert args[4:] == ["--model.lr", "0.0005", "--trainer.max_steps", "4500"]
-    assert "--model.lr" not in resolve_names(["--model", "dcgan", "--data", "mnist"])  # the paper's 2e-4 there
+    assert args[4:] == ["--model.lr", "0.0005", "--model.r1_weight", "1.0", "--model.r1_interval", "4",
+                        "--trainer.max_steps", "4000"]
+    on_mnist = resolve_names(["--model", "dcgan", "--data", "mnist"])
+    assert "--model.lr" not in on_mnist and "--model.r1_weight" not in on_mnist  # the paper's DCGAN there
     assert resolve_names(["--model", "dcgan", "--model.lr", "1e-4"])[-2:] == ["--model.lr", "1e-4"]  # yours wins
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from zoo.losses import LOSSES, get_adversarial_loss, gradient_penalty
+from zoo.losses import LOSSES, get_adversarial_loss, gradient_penalty, r1_penalty
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -53,3 +53,23 @@ def test_gradient_penalty_is_zero_for_unit_gradient_and_positive_otherwise():
     assert penalty.item() == pytest.approx(9.0, rel=1e-5)
     penalty.backward()
     assert steep.weight.grad is not None and steep.weight.grad.abs().sum() > 0
+
+
+def test_r1_penalty_is_the_squared_gradient_norm_on_real_data_and_trains_d():
+    torch.manual_seed(0)
+    real = torch.randn(8, 1, 4, 4, requires_grad=True)
+    critic = nn.Linear(16, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.fill_(0.5)  # ∇_x D(x) = w for every x: ‖w‖² = 16 · 0.25 = 4
+    penalty = r1_penalty(critic(real.flatten(1)).squeeze(1), real)
+    assert penalty.item() == pytest.approx(4.0, rel=1e-6)
+    penalty.backward()  # d‖w‖²/dw = 2w: the penalty flattens D around the real data
+    assert torch.allclose(critic.weight.grad, torch.full((1, 16), 1.0))
+    quadratic = lambda x: x.flatten(1).pow(2).sum(1)  # ∇ = 2x: the penalty depends on where x is
+    assert r1_penalty(quadratic(real), real).item() == pytest.approx(4 * real.detach().pow(2).sum(dim=(1, 2, 3)).mean().item(), rel=1e-5)
+
+
+def test_r1_penalty_needs_a_real_batch_that_requires_grad():
+    real = torch.randn(4, 3)
+    with pytest.raises(ValueError, match="require grad"):
+        r1_penalty(real.sum(1), real)

@@ -21,7 +21,9 @@ name           definition (D(x) = logit, sigma = sigmoid)
 
 The gradient penalty of ``wgan-gp`` needs the critic itself, so it is a
 separate function, :func:`gradient_penalty`, that a model adds when
-``loss.needs_gradient_penalty`` is true.
+``loss.needs_gradient_penalty`` is true. :func:`r1_penalty` (Mescheder et al.
+2018) is the other gradient regulariser: it penalises D's gradient on the real
+data only, with any of the losses above.
 """
 
 from __future__ import annotations
@@ -134,6 +136,21 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     logits = critic(x_hat)
     (grad,) = torch.autograd.grad(logits.sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
+    """E_x[‖∇_x D(x)‖²] on real data: the R1 regulariser of Mescheder, Geiger & Nowozin 2018, Eq. 9.
+
+    ``real`` must require grad and ``real_logits = D(real)`` must have been
+    computed from it. The returned term is *not* multiplied by γ/2. It is built
+    with ``create_graph=True`` so that its own gradient reaches D's parameters.
+    R1 makes the GAN game locally convergent for the non-saturating loss (the
+    paper's Theorem 4), which damps the oscillation of the final iterate.
+    """
+    if not real.requires_grad:
+        raise ValueError("r1_penalty needs the real batch to require grad before D(real) is computed")
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.float().flatten(1).pow(2).sum(1).mean()
 
 
 # -- the image-to-image papers' form ---------------------------------------------------

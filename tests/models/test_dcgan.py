@@ -31,6 +31,14 @@ def test_n_critic_takes_several_discriminator_steps_per_iteration():
     assert torch.isfinite(trainer.callback_metrics["train/gradient_penalty"])
 
 
+def test_n_critic_counts_batches_across_epochs():
+    """Epochs of 4 batches with n_critic 3: G steps after batches 3, 6, 9, 12, not once per epoch."""
+    model = DCGAN(loss="wgan-gp", n_critic=3, **TINY)
+    trainer = train(model, max_steps=4, limit_train_batches=4)
+    assert trainer.fit_loop.epoch_loop._batches_that_stepped == 12
+    assert trainer.current_epoch == 3  # the fourth epoch is running when max_steps stops the fit
+
+
 @pytest.mark.parametrize("n_critic", [1, 3])
 def test_generator_runs_once_per_batch_and_its_step_reuses_the_fakes(n_critic):
     """dcgan.torch's fGx: G's step back-propagates through the fakes D's step scored (detached)."""
@@ -129,5 +137,36 @@ def test_bad_arguments_are_reported():
         DCGAN(n_critic=0, **TINY)
     with pytest.raises(ValueError, match="grid_size"):
         DCGAN(grid_size=0, **TINY)
+    with pytest.raises(ValueError, match="r1_weight must be >= 0, got -1"):
+        DCGAN(r1_weight=-1.0, **TINY)
+    with pytest.raises(ValueError, match="r1_interval must be >= 1, got 0"):
+        DCGAN(r1_interval=0, **TINY)
     with pytest.raises(ValueError, match="image side 30"):
         DCGAN(image_shape=(1, 30, 30), **TINY)
+
+
+def test_r1_penalty_is_logged_and_applied_every_r1_interval_batches():
+    model = DCGAN(r1_weight=1.0, r1_interval=2, **TINY)
+    penalised: list[bool] = []  # per D forward on the real batch: did the input require grad?
+    model.discriminator.register_forward_pre_hook(lambda module, args: penalised.append(args[0].requires_grad))
+    trainer = train(model, max_steps=4)
+    real_batches = penalised[0::3]  # D runs on real, fake (D step), then fake again (G step)
+    assert real_batches == [True, False, True, False]  # lazy R1 (Karras et al. 2020): every 2nd D step
+    assert torch.isfinite(trainer.callback_metrics["train/r1"]) and trainer.callback_metrics["train/r1"] > 0
+
+
+def test_r1_flattens_the_discriminator_around_the_real_data():
+    """Mescheder et al. 2018: the penalty drives ‖∇_x D(x)‖ on real data down."""
+    dm = DigitsDataModule(batch_size=64)
+    dm.setup("fit")
+    x, _ = next(iter(dm.val_dataloader()))
+
+    def real_gradient_norm(r1_weight: float) -> float:
+        torch.manual_seed(0)
+        model = DCGAN(r1_weight=r1_weight, **TINY)
+        train(model, max_steps=40, batch_size=64)
+        real = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model.discriminator(real).sum(), real)
+        return grad.flatten(1).norm(dim=1).mean().item()
+
+    assert real_gradient_norm(10.0) < 0.5 * real_gradient_norm(0.0)

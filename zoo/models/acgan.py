@@ -177,7 +177,7 @@ class ACGAN(GANModule):
         losses["d_real_accuracy"] = (real_class.detach().argmax(dim=1) == y).float().mean()
 
         # (2) Update G every n_critic batches: maximise L_C - L_S on a new (z, c) batch.
-        if (batch_idx + 1) % self.hparams.n_critic == 0:
+        if (self.batch_number + 1) % self.hparams.n_critic == 0:
             with self.updating(opt_g):
                 c = self.classes(n)
                 fake_source, fake_class = self.D(self.G(self.noise(n), c))

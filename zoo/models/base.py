@@ -138,6 +138,15 @@ class GANModule(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=betas)
         return [opt_g, opt_d], self.linear_decay_schedulers([opt_g, opt_d], hp.get("lr_decay_start"))
 
+    @property
+    def batch_number(self) -> int:
+        """Index of the current training batch counted across epochs (restored on resume).
+
+        Schedules that count batches (``n_critic``, lazy regularisation) use it rather
+        than ``training_step``'s ``batch_idx``, which restarts at 0 every epoch.
+        """
+        return self.trainer.fit_loop.epoch_loop.total_batch_idx
+
     def noise(self, n: int) -> Tensor:
         """z ~ N(0, I), shape (n, hparams.latent_dim), on the module's device."""
         return torch.randn(n, self.hparams.latent_dim, device=self.device)

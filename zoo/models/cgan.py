@@ -117,7 +117,7 @@ class CGAN(GANModule):
             self.backward_step(d_loss, opt_d)
 
         # (2) Update G every n_critic batches: descend -log D(G(z|y)|y) on a new noise batch.
-        if (batch_idx + 1) % self.hparams.n_critic == 0:
+        if (self.batch_number + 1) % self.hparams.n_critic == 0:
             with self.updating(opt_g):
                 g_loss = self.adversarial.generator(self.D(self.G(self.noise(x.size(0)), y), y))
                 self.backward_step(g_loss, opt_g)

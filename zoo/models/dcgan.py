@@ -27,6 +27,13 @@ Code names -> paper symbols:
   the paper's probability that x is real).
 * ``d_loss``: -[log σ(D(x)) + log(1 - σ(D(G(z))))] (for ``loss="bce"``).
 * ``g_loss``: -log σ(D(G(z))), the non-saturating form of Goodfellow et al. §3.
+* ``r1``: ‖∇_x D(x)‖² on the real batch, the R1 regulariser of Mescheder, Geiger
+  & Nowozin 2018 (Eq. 9); D's loss gains γ/2 · R1 with γ = ``r1_weight``.
+
+``r1_weight`` > 0 adds the R1 gradient penalty to D's loss (off by default,
+as in the paper; on in the embedded recipe). With ``r1_interval`` k > 1 it is
+computed on every k-th D step only, weighted by k: the lazy regularisation of
+Karras et al. 2020 (StyleGAN2, §3.1), which costs 1/k of the double backward.
 
 ``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``);
 with WGAN-GP the critic takes ``n_critic`` steps per generator step, each on a
@@ -45,7 +52,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from zoo.losses import get_adversarial_loss, gradient_penalty
+from zoo.losses import get_adversarial_loss, gradient_penalty, r1_penalty
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
@@ -55,10 +62,11 @@ from zoo.registry import register_model
     "dcgan",
     default_data="digits",
     # On the 1439 embedded digits lr 5e-4 had a lower FD-digits than the paper's 2e-4 at every checkpoint
-    # of a 3000-iteration run (seed 0); 1e-3 diverged once and recovered. FD-digits is still falling at
-    # 4500 iterations, which take 4.5-4.7 minutes on 2 CPU cores in bf16-mixed. The sweep is in
-    # docs/models/dcgan.md#results (benchmarks.class_conditional --fd-every 500).
-    default_recipe={"model.lr": 5e-4, "trainer.max_steps": 4500},
+    # of a 3000-iteration run, and R1 (γ 1, lazily every 4th D step) stopped the final iterate from
+    # swinging between checkpoints (FD ratio 3.06x -> about 2.5x). 4000 iterations take about 4.6 minutes
+    # on 2 CPU cores in bf16-mixed. The sweep is in docs/models/dcgan.md#results
+    # (benchmarks.class_conditional --fd-every).
+    default_recipe={"model.lr": 5e-4, "model.r1_weight": 1.0, "model.r1_interval": 4, "trainer.max_steps": 4000},
     summary="Unconditional DCGAN (Radford et al. 2016)",
 )
 class DCGAN(GANModule):
@@ -87,6 +95,10 @@ class DCGAN(GANModule):
             from fixed noise.
         ema_decay: see :class:`GANModule`.
         gradient_clip_val: see :class:`GANModule`.
+        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data
+            (Mescheder et al. 2018); 0 turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
     """
 
     def __init__(
@@ -106,11 +118,17 @@ class DCGAN(GANModule):
         grid_size: int = 8,
         ema_decay: float | None = None,
         gradient_clip_val: float | None = None,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
     ) -> None:
         super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
         self.save_hyperparameters()
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if r1_weight < 0:
+            raise ValueError(f"r1_weight must be >= 0, got {r1_weight}")
+        if r1_interval < 1:
+            raise ValueError(f"r1_interval must be >= 1, got {r1_interval}")
         if grid_size < 1:
             raise ValueError(f"grid_size must be >= 1, got {grid_size}")
         self.adversarial = get_adversarial_loss(loss)
@@ -127,7 +145,9 @@ class DCGAN(GANModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x = batch[0]  # real images x ~ p_data(x); the labels, if any, are not used
         opt_g, opt_d = self.optimizers()
-        update_generator = (batch_idx + 1) % self.hparams.n_critic == 0
+        hp = self.hparams
+        update_generator = (self.batch_number + 1) % hp.n_critic == 0
+        penalise_real_gradient = hp.r1_weight > 0 and self.batch_number % hp.r1_interval == 0
 
         # G(z) once per batch. When G updates after this D step, its update reuses these samples,
         # as the DCGAN reference code does (dcgan.torch: "already executed in fDx, so save computation").
@@ -135,14 +155,20 @@ class DCGAN(GANModule):
         with torch.set_grad_enabled(update_generator):
             fake = self.G(z)
 
-        # (1) Update D: ascend log D(x) + log(1 - D(G(z))).
+        # (1) Update D: ascend log D(x) + log(1 - D(G(z))) [- γ/2 ‖∇_x D(x)‖² with R1].
         with self.updating(opt_d):
-            d_loss = self.adversarial.discriminator(self.D(x), self.D(fake.detach()))
+            x = x.requires_grad_(penalise_real_gradient)
+            real_logits = self.D(x)
+            d_loss = self.adversarial.discriminator(real_logits, self.D(fake.detach()))
             losses = {"d_loss": d_loss}
             if self.adversarial.needs_gradient_penalty:
                 penalty = gradient_penalty(self.D, x, fake.detach())
-                d_loss = d_loss + self.hparams.gp_weight * penalty
+                d_loss = d_loss + hp.gp_weight * penalty
                 losses["gradient_penalty"] = penalty
+            if penalise_real_gradient:
+                r1 = r1_penalty(real_logits, x)
+                d_loss = d_loss + hp.r1_weight * hp.r1_interval / 2 * r1
+                losses["r1"] = r1
             self.backward_step(d_loss, opt_d)
 
         # (2) Update G every n_critic batches: descend -log D(G(z)) through the updated D.
