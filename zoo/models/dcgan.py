@@ -63,7 +63,7 @@ from zoo.registry import register_model
     default_data="digits",
     # On the 1439 embedded digits lr 5e-4 had a lower FD-digits than the paper's 2e-4 at every checkpoint
     # of a 3000-iteration run, and R1 (γ 1, lazily every 4th D step) stopped the final iterate from
-    # swinging between checkpoints (FD ratio 3.06x -> about 2.5x). 4000 iterations take about 4.6 minutes
+    # swinging between checkpoints (FD ratio 3.06x -> about 2.5x). 4000 iterations take about 4.5 minutes
     # on 2 CPU cores in bf16-mixed. The sweep is in docs/models/dcgan.md#results
     # (benchmarks.class_conditional --fd-every).
     default_recipe={"model.lr": 5e-4, "model.r1_weight": 1.0, "model.r1_interval": 4, "trainer.max_steps": 4000},
