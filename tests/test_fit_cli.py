@@ -34,10 +34,14 @@ def test_unknown_model_and_data_fail_at_once_naming_choices(capsys):
 
 
 def test_names_become_class_paths_and_default_data_is_filled_in():
-    args = resolve_names(["--model", "cgan"])
-    assert args == ["--model", "zoo.models.cgan.CGAN", "--data", "datamodules.digits.DigitsDataModule"]
-    args = resolve_names(["--model", "zoo.models.cgan.CGAN", "--data.batch_size", "8"])
+    args = resolve_names(["--model", "sgan"])
+    assert args == ["--model", "zoo.models.sgan.SGAN", "--data", "datamodules.digits.DigitsDataModule"]
+    args = resolve_names(["--model", "zoo.models.sgan.SGAN", "--data.batch_size", "8"])
     assert args[2:] == ["--data", "datamodules.digits.DigitsDataModule", "--data.batch_size", "8"]
+    # cgan's embedded recipe (the benchmark's 3000 iterations) follows the default data, before your flags
+    args = resolve_names(["--model", "cgan", "--trainer.max_steps", "10"])
+    assert args[2:] == ["--data", "datamodules.digits.DigitsDataModule", "--trainer.max_steps", "3000",
+                        "--trainer.max_steps", "10"]
     args = resolve_names(["--model=cgan", "--data=mnist"])
     assert args == ["--model=zoo.models.cgan.CGAN", "--data=datamodules.mnist.MNISTDataModule"]
 
