@@ -7,10 +7,11 @@ Budget: at most 5 minutes of training per model on 2 CPU cores (default
 flags, default steps below); evaluation adds about 10 s per model. Each model
 is trained from its registry defaults (``zoo.create_model(name)`` plus the
 ``model.*`` flags of its embedded ``default_recipe``, as ``zoo.fit`` does) on
-``DigitsDataModule`` (with the recipe's ``data.*`` flags, if any) with seed 0, in the precision ``zoo.fit`` picks on this
-machine (``zoo.fit.default_precision("cpu")``: ``bf16-mixed`` on a CPU with
-native bf16, else ``32-true``; the JSON line names it), then judged by the
-shipped digits classifier (``zoo.metrics.domain``):
+``DigitsDataModule`` (with the recipe's ``data.*`` flags, if any) with seed
+0, in the precision ``zoo.fit`` picks on this machine
+(``zoo.fit.default_precision("cpu")``: ``bf16-mixed`` on a CPU with native
+bf16, else ``32-true``; the JSON line names it), then judged by the shipped
+digits classifier (``zoo.metrics.domain``):
 
 * ``cgan``, ``acgan``: conditional accuracy of 1000 samples (100 per class);
 * ``infogan``: code accuracy of 1000 samples (categorical code vs. the class
@@ -23,10 +24,11 @@ shipped digits classifier (``zoo.metrics.domain``):
   training digits (mean of 5 draws) next to the real-vs-real floor at the same
   sizes, FD(179 test digits, 1439 training digits).
 
-``--hparams`` / ``--data-hparams`` (JSON dicts) override constructor arguments
-of the model / the DigitsDataModule, for tuning runs. ``--fd-every N`` also prints FD-digits (mean of 3 draws of 179 samples) every
-N iterations, the learning curves of the tuning tables in docs/models/*.md;
-the evaluation time is not counted in ``train_seconds``.
+``--hparams`` / ``--data-hparams`` (JSON dicts) override constructor
+arguments of the model / the DigitsDataModule, for tuning runs. ``--fd-every
+N`` also prints FD-digits (mean of 3 draws of 179 samples) every N
+iterations, the learning curves of the tuning tables in docs/models/*.md; the
+evaluation time is not counted in ``train_seconds``.
 
 It prints one JSON line per model; it never fails on a figure or a time.
 """
@@ -176,8 +178,8 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     seconds = time.perf_counter() - start - (curve.seconds if curve else 0.0)
-    result = {"model": name, "steps": steps, "precision": precision, "train_seconds": round(seconds, 1), "batch_size": dm.batch_size,
-              **({"hparams": hparams} if hparams else {})}
+    result = {"model": name, "steps": steps, "precision": precision, "train_seconds": round(seconds, 1),
+              "batch_size": dm.batch_size, **({"hparams": hparams} if hparams else {})}
     result.update(evaluate(name, model, dm))
     if grids is not None:
         save_grids(model, name, grids)

@@ -36,7 +36,7 @@ from zoo.registry import register_model
 @register_model(
     "cgan",
     default_data="digits",
-    # 3000 iterations (about 3.3 minutes on 2 CPU cores in bf16-mixed) is the run that
+    # 3000 iterations (about 3.5 minutes on 2 CPU cores in bf16-mixed) is the run that
     # benchmarks.class_conditional measures; 1500 bf16 iterations scored lower (docs/models/acgan.md#results).
     default_recipe={"trainer.max_steps": 3000},
     summary="Conditional GAN (Mirza & Osindero 2014), DCGAN networks",
