@@ -62,7 +62,7 @@ FD_SAMPLE = 179  # the size of the digits' test split, so the floor is measured 
 def embedded_recipe(name: str, section: str) -> dict:
     """The ``section.*`` flags (``model`` or ``trainer``) that ``zoo.fit --model NAME`` adds on the embedded digits."""
     zoo.get_model_class(name)  # registers the built-in models
-    recipe = MODELS.entry(name).meta["default_recipe"]
+    recipe = MODELS.entry(name).recipe
     return {key.split(".", 1)[1]: value for key, value in recipe.items() if key.startswith(section + ".")}
 
 
@@ -145,7 +145,7 @@ def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
     result["fd_ratio"] = result["fd"] / result["fd_floor"]
     if name in ("cgan", "acgan"):
         labels = torch.arange(10).repeat_interleave(100)
-        result["conditional_accuracy"] = conditional_accuracy(model.sample(1000, labels), labels)
+        result["conditional_accuracy"] = conditional_accuracy(model.sample(1000, labels=labels), labels)
     if name == "infogan":
         codes = torch.arange(model.categorical_dims[0]).repeat_interleave(100)
         images = model.sample(len(codes), codes={"categorical": codes})

@@ -9,7 +9,7 @@
 ``digits`` ships with the package (offline default); ``mnist`` and ``cifar10``
 read the standard files and download them when they can; ``circle`` is a 2-D toy
 (points on a ring, not images).  Image-to-image data (batches are dicts, see
-:mod:`datamodules.folders`): ``paired_folder`` and ``unpaired_folder`` read
+:mod:`datamodules.translation`): ``paired_folder`` and ``unpaired_folder`` read
 pix2pix / CycleGAN folders or download the published sets, ``image_folder`` is a
 plain folder of images, and ``digit_outlines`` / ``digit_strokes`` are small
 embedded translation tasks built from ``digits``.  See ``docs/data.md``.
@@ -17,16 +17,17 @@ embedded translation tasks built from ``digits``.  See ``docs/data.md``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from zoo.registry import Registry, UnknownNameError
-
-DATAMODULES: Registry = Registry("data set")
-
-
-def register_datamodule(name: str, *, summary: str = "", **meta: Any):
-    """Class decorator registering an :class:`ImageDataModule` subclass under ``name``."""
-    return DATAMODULES.register(name, summary=summary, **meta)
+# Importing the built-in data sets registers them.
+from datamodules.base import DataNotFoundError, ImageDataModule
+from datamodules.cifar10 import CIFAR10DataModule
+from datamodules.digits import DigitsDataModule
+from datamodules.folders import ImageFolderDataModule, PairedFolderDataModule, UnpairedFolderDataModule
+from datamodules.layouts import detect_layout
+from datamodules.mnist import MNISTDataModule, read_idx
+from datamodules.toy import CircleDataModule
+from datamodules.registry import DATAMODULES, UnknownNameError, register_datamodule
+from datamodules.translation import TranslationDataModule
+from datamodules.translation_tasks import DigitOutlinesDataModule, DigitStrokesDataModule
 
 
 def list_datamodules(pattern: str | None = None) -> list[str]:
@@ -39,25 +40,10 @@ def get_datamodule_class(name: str) -> type:
     return DATAMODULES.get(name)
 
 
-def create_datamodule(name: str, **kwargs: Any):
+def create_datamodule(name: str, **kwargs):
     """Build the DataModule registered as ``name`` with its constructor keyword arguments."""
     return get_datamodule_class(name)(**kwargs)
 
-
-# The built-in data sets register themselves on import (after the helpers above exist).
-from datamodules.base import DataNotFoundError, ImageDataModule  # noqa: E402
-from datamodules.cifar10 import CIFAR10DataModule  # noqa: E402
-from datamodules.digits import DigitsDataModule  # noqa: E402
-from datamodules.folders import (  # noqa: E402
-    ImageFolderDataModule,
-    PairedFolderDataModule,
-    TranslationDataModule,
-    UnpairedFolderDataModule,
-    detect_layout,
-)
-from datamodules.mnist import MNISTDataModule, read_idx  # noqa: E402
-from datamodules.toy import CircleDataModule  # noqa: E402
-from datamodules.translation_tasks import DigitOutlinesDataModule, DigitStrokesDataModule  # noqa: E402
 
 __all__ = [
     "DATAMODULES",

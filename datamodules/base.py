@@ -1,9 +1,18 @@
-"""Shared pieces of the in-memory image DataModules.
+"""Shared pieces of the DataModules: loaders, splits, in-memory images, downloads.
 
-Every data set here fits in RAM as a uint8 tensor ``(N, C, H, W)``.  Samples are
-converted on the fly to float32 in ``[-1, 1]`` (``x / 127.5 - 1``), the range of a
-``tanh`` generator, and batches are ``(images, labels)`` with images
-``(B, C, H, W)`` float32 and labels ``(B,)`` int64.
+The labelled image data sets fit in RAM as a uint8 tensor ``(N, C, H, W)``.
+Samples are converted on the fly to float32 in ``[-1, 1]`` (``x / 127.5 - 1``),
+the range of a ``tanh`` generator, and batches are ``(images, labels)`` with
+images ``(B, C, H, W)`` float32 and labels ``(B,)`` int64.
+
+* :class:`InMemoryDataModule`: loaders, the three splits, a cheap ``repr``;
+  :class:`ImageDataModule` adds the image shape, classes and the random flip.
+* :class:`AugmentedSplits`: splits built by ``make_dataset(split, augment)``,
+  for data augmented at every fetch (the folder and translation DataModules).
+* :class:`DownloadableData`: ``prepare_data`` for files that are downloaded
+  when missing, else a :class:`DataNotFoundError`; :class:`HeldOutImageDataModule`
+  is the MNIST / CIFAR-10 pattern (official train/test files, ``val_size``
+  training images held out with a fixed seed).
 """
 
 from __future__ import annotations
@@ -19,8 +28,13 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from zoo.paths import data_dir as default_data_dir
+
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 """The split names accepted by :meth:`ImageDataModule.split_dataset`."""
+
+DIGIT_CLASSES: tuple[str, ...] = tuple(str(i) for i in range(10))
+"""The class names of the digit data sets: ``"0"`` .. ``"9"``."""
 
 _RESIZE_CHUNK = 4096  # images resized per interpolate call (bounds float memory)
 
@@ -282,17 +296,15 @@ class InMemoryDataModule(pl.LightningDataModule):
 class ImageDataModule(InMemoryDataModule):
     """Base class of the in-memory labelled image DataModules.
 
-    Subclasses set ``image_size``/``channels``/``num_classes`` in ``__init__`` and
-    implement :meth:`load_splits`; everything else (caching, loaders, splits) is here.
+    Subclasses set ``channels`` (a class attribute), pass ``image_size`` and
+    ``num_classes`` to ``__init__`` and implement :meth:`load_splits`;
+    everything else (caching, loaders, splits) is here.
 
     Args:
-        batch_size: Images per batch (all loaders).
-        num_workers: DataLoader worker processes.  The data is in memory, so the
-            default 0 (load in the main process) is usually fastest.
-        pin_memory: Page-lock batches for faster GPU copies; ``None`` means
-            "when CUDA is available".
-        persistent_workers: Keep workers alive between epochs; ``None`` means
-            ``num_workers > 0``.
+        *loader_args, **loader_kwargs: ``batch_size``, ``num_workers``,
+            ``pin_memory``, ``persistent_workers`` of :class:`InMemoryDataModule`.
+        image_size: Height and width of the images (validated).
+        num_classes: Number of label classes; ``None`` for unlabelled data.
         random_flip: Mirror training images left-right at random (never the
             validation or test images).
     """
@@ -303,17 +315,16 @@ class ImageDataModule(InMemoryDataModule):
 
     def __init__(
         self,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool | None = None,
-        persistent_workers: bool | None = None,
-        *,
+        *loader_args: Any,
+        image_size: int = 32,
+        num_classes: int | None = None,
         random_flip: bool = False,
+        **loader_kwargs: Any,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers)
+        super().__init__(*loader_args, **loader_kwargs)
         self.random_flip = random_flip
-        self.image_size: int = 32
-        self._num_classes: int | None = None
+        self.image_size = check_image_size(image_size)
+        self._num_classes = num_classes
         self._class_names: list[str] | None = None
 
     # -- what the model needs to know before any data is loaded -----------------------
@@ -366,3 +377,109 @@ def check_image_size(image_size: int) -> int:
     if image_size < 1:
         raise ValueError(f"image_size must be >= 1, got {image_size}")
     return image_size
+
+
+class AugmentedSplits:
+    """Mixin for DataModules augmented at every fetch (random crops and flips, random pairing).
+
+    Subclasses implement :meth:`make_dataset`.  The cached training set is the
+    augmented one (what ``train_dataloader`` serves); ``split_dataset("train")``
+    without ``augment`` builds a deterministic one (for metrics).
+    """
+
+    def make_dataset(self, split: str, augment: bool) -> Dataset:
+        """Subclasses: the data set of ``split``, with the random training augmentation when ``augment``."""
+        raise NotImplementedError
+
+    def build_datasets(self) -> dict[str, Dataset]:
+        """Every split by :meth:`make_dataset`; only the training split is augmented."""
+        return {split: self.make_dataset(split, augment=split == "train") for split in SPLITS}
+
+    def split_dataset(self, split: str, augment: bool = False) -> Dataset:
+        """The ``"train"``, ``"val"`` or ``"test"`` data set; ``augment=True`` gives the random
+        training augmentation (train only), else the deterministic version."""
+        dataset = super().split_dataset(split)  # type: ignore[misc]
+        return self.make_dataset(split, augment=False) if split == "train" and not augment else dataset
+
+
+class DownloadableData:
+    """Mixin: ``prepare_data`` for files under a data folder that are downloaded when missing.
+
+    Subclasses set ``download`` and implement :meth:`missing_files`,
+    :meth:`fetch` and :meth:`not_found`.  Missing files with ``download=False``,
+    a failed download, or a download that did not bring every file raise one
+    :class:`DataNotFoundError` (:meth:`not_found`); so does :meth:`check_files`
+    (``setup`` without the files).
+    """
+
+    download: bool = True
+
+    def missing_files(self) -> list[str]:
+        """Subclasses: the names of the needed files (or folders) not present."""
+        raise NotImplementedError
+
+    def fetch(self) -> None:
+        """Subclasses: download (and extract) the files; raise on failure."""
+        raise NotImplementedError
+
+    def not_found(self, missing: list[str], cause: BaseException | None = None) -> DataNotFoundError:
+        """Subclasses: the error for ``missing`` (``cause``: the failed download, if any)."""
+        raise NotImplementedError
+
+    def check_files(self) -> None:
+        """Raise :meth:`not_found` when files are missing."""
+        missing = self.missing_files()
+        if missing:
+            raise self.not_found(missing)
+
+    def prepare_data(self) -> None:
+        """Download missing files when ``download`` is true, else raise :class:`DataNotFoundError`."""
+        missing = self.missing_files()
+        if not missing:
+            return
+        if not self.download:
+            raise self.not_found(missing)
+        try:
+            self.fetch()
+        except Exception as exc:  # offline, server down, checksum mismatch, corrupt archive, ...
+            raise self.not_found(missing, cause=exc) from exc
+        still_missing = self.missing_files()
+        if still_missing:
+            raise self.not_found(still_missing, cause=RuntimeError("the download finished without these files"))
+
+
+class HeldOutImageDataModule(DownloadableData, ImageDataModule):
+    """An image set with official train and test files under ``data_dir`` (downloaded when missing):
+    ``val_size`` training images are held out for validation with a fixed seed (:func:`split_off`).
+
+    Subclasses implement :meth:`read_parts` and the :class:`DownloadableData` hooks.
+
+    Args:
+        data_dir: Root data folder; ``None`` means ``$ZOO_DATA_DIR``, else ``./data`` (:func:`zoo.paths.data_dir`).
+        val_size: Training images held out for validation.
+        download: Download missing files in ``prepare_data``.
+        **image_args: Of :class:`ImageDataModule` (``image_size``, ``num_classes``, ``random_flip``, the loaders).
+    """
+
+    split_seed = 0
+
+    def __init__(self, data_dir: str | None, val_size: int, download: bool, **image_args: Any) -> None:
+        super().__init__(**image_args)
+        if val_size < 0:
+            raise ValueError(f"val_size must be >= 0, got {val_size}")
+        self.data_dir = default_data_dir(data_dir)
+        self.val_size = val_size
+        self.download = download
+
+    def read_parts(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """Subclasses: ``{"train" | "test": (uint8 images (N, C, image_size, image_size), int64 labels (N,))}``."""
+        raise NotImplementedError
+
+    def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """Read the files (an error names any missing one), hold out ``val_size`` training images."""
+        self.check_files()
+        parts = self.read_parts()
+        images, labels = parts["train"]
+        train_idx, val_idx = split_off(len(images), self.val_size, self.split_seed)
+        return {"train": (images[train_idx], labels[train_idx]), "val": (images[val_idx], labels[val_idx]),
+                "test": parts["test"]}

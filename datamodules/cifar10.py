@@ -1,4 +1,14 @@
-"""CIFAR-10 from the official "python version" pickled batches."""
+"""CIFAR-10 from the official "python version" pickled batches, downloaded with torchvision's utilities.
+
+The batches live in ``{data_dir}/cifar-10-batches-py/``, torchvision's layout
+too; ``prepare_data`` downloads, md5-checks and extracts the archive with
+``torchvision.datasets.utils.download_and_extract_archive``.  Reading is
+:func:`read_cifar_batch` rather than ``torchvision.datasets.CIFAR10``, which
+checks every batch's md5 against the official copy on each load (refusing any
+other copy in the same format), requires ``batches.meta``, and reports a
+malformed batch as a bare ``KeyError``; ours names the file and falls back
+to the standard class names without ``batches.meta``.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from datamodules import register_datamodule
-from datamodules.base import (
-    DataNotFoundError,
-    ImageDataModule,
-    check_image_size,
-    split_off,
-    to_image_tensor,
-)
-from datamodules.mnist import default_data_dir
+from datamodules.base import DataNotFoundError, HeldOutImageDataModule, to_image_tensor
+from datamodules.registry import register_datamodule
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -71,7 +74,7 @@ def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register_datamodule("cifar10", summary="CIFAR-10 colour images (60k 32x32, 10 classes, downloaded)")
-class CIFAR10DataModule(ImageDataModule):
+class CIFAR10DataModule(HeldOutImageDataModule):
     """CIFAR-10: 32x32 colour images of 10 classes, 50k training (less ``val_size``) and 10k test.
 
     Files are read from ``{data_dir}/cifar-10-batches-py/`` (``data_batch_1`` ..
@@ -95,7 +98,6 @@ class CIFAR10DataModule(ImageDataModule):
     name = "cifar10"
     channels = 3
     default_class_names = CIFAR10_CLASSES
-    split_seed = 0
 
     def __init__(
         self,
@@ -109,15 +111,10 @@ class CIFAR10DataModule(ImageDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, random_flip=random_flip)
+        super().__init__(data_dir, val_size, download, image_size=image_size, num_classes=10, random_flip=random_flip,
+                         batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
+                         persistent_workers=persistent_workers)
         self.save_hyperparameters()
-        if val_size < 0:
-            raise ValueError(f"val_size must be >= 0, got {val_size}")
-        self.data_dir = default_data_dir(data_dir)
-        self.image_size = check_image_size(image_size)
-        self.val_size = val_size
-        self.download = download
-        self._num_classes = 10
 
     @property
     def batches_folder(self) -> Path:
@@ -128,7 +125,7 @@ class CIFAR10DataModule(ImageDataModule):
         """Names of the required batch files not present in :attr:`batches_folder`."""
         return [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (self.batches_folder / name).is_file()]
 
-    def _not_found(self, missing: list[str], cause: BaseException | None = None) -> DataNotFoundError:
+    def not_found(self, missing: list[str], cause: BaseException | None = None) -> DataNotFoundError:
         """The error for ``missing`` files (``cause``: the failed download, if any)."""
         return DataNotFoundError.for_files(
             "CIFAR-10",
@@ -144,39 +141,21 @@ class CIFAR10DataModule(ImageDataModule):
             cause=cause,
         )
 
-    def prepare_data(self) -> None:
-        """Download and extract the archive when files are missing and ``download`` is true, else raise."""
-        missing = self.missing_files()
-        if not missing:
-            return
-        if not self.download:
-            raise self._not_found(missing)
+    def fetch(self) -> None:
+        """Download the archive (md5-checked) into ``data_dir`` and extract it there."""
         from torchvision.datasets import utils as tv_utils
 
-        try:
-            tv_utils.download_and_extract_archive(CIFAR10_URL, str(self.data_dir), md5=CIFAR10_MD5)
-        except Exception as exc:  # offline, checksum mismatch, ...
-            raise self._not_found(missing, cause=exc) from exc
-        still_missing = self.missing_files()
-        if still_missing:
-            raise self._not_found(still_missing, cause=RuntimeError("the archive did not contain the files"))
+        tv_utils.download_and_extract_archive(CIFAR10_URL, str(self.data_dir), md5=CIFAR10_MD5)
 
-    def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
-        """Read the batches and class names, hold out ``val_size`` training images, resize."""
-        missing = self.missing_files()
-        if missing:
-            raise self._not_found(missing)
+    def read_parts(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """The train and test images (resized to ``image_size``) and labels; the class names from ``batches.meta``."""
         parts = [read_cifar_batch(self.batches_folder / name) for name in TRAIN_BATCHES]
         train_images = to_image_tensor(np.concatenate([p[0] for p in parts]), self.image_size)
         train_labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-        test_np, test_labels_np = read_cifar_batch(self.batches_folder / TEST_BATCH)
+        test_images, test_labels = read_cifar_batch(self.batches_folder / TEST_BATCH)
         self._class_names = self._read_class_names()
-        train_idx, val_idx = split_off(len(train_images), self.val_size, self.split_seed)
-        return {
-            "train": (train_images[train_idx], train_labels[train_idx]),
-            "val": (train_images[val_idx], train_labels[val_idx]),
-            "test": (to_image_tensor(test_np, self.image_size), torch.from_numpy(test_labels_np)),
-        }
+        return {"train": (train_images, train_labels),
+                "test": (to_image_tensor(test_images, self.image_size), torch.from_numpy(test_labels))}
 
     def _read_class_names(self) -> list[str] | None:
         path = self.batches_folder / META

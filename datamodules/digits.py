@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from datamodules import register_datamodule
-from datamodules.base import ImageDataModule, check_image_size, to_image_tensor
+from datamodules.base import DIGIT_CLASSES, ImageDataModule, to_image_tensor
+from datamodules.registry import register_datamodule
 
 ASSET = Path(__file__).parent / "assets" / "digits.npz"
 """The packaged npz (``images``, ``labels``, ``split``); rebuilt by ``assets/make_digits.py``."""
@@ -38,7 +38,7 @@ class DigitsDataModule(ImageDataModule):
 
     name = "digits"
     channels = 1
-    default_class_names = tuple(str(i) for i in range(10))
+    default_class_names = DIGIT_CLASSES
 
     def __init__(
         self,
@@ -48,10 +48,8 @@ class DigitsDataModule(ImageDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, random_flip=False)
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, image_size=image_size, num_classes=10)
         self.save_hyperparameters()
-        self.image_size = check_image_size(image_size)
-        self._num_classes = 10
 
     def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
         """Read the packaged npz and resize it."""

@@ -1,9 +1,19 @@
-"""MNIST from the standard IDX files (torchvision's folder layout)."""
+"""MNIST from the standard IDX files, in torchvision's folder layout and downloaded by torchvision.
+
+The files live in ``{data_dir}/MNIST/raw/``, which is where
+``torchvision.datasets.MNIST(data_dir)`` reads and downloads them, so
+``prepare_data`` simply points torchvision at ``data_dir``.  Reading is
+:func:`read_idx` rather than torchvision's reader, which opens only
+uncompressed files (we accept each file plain or ``.gz``, the form they are
+published in) and checks the header with bare asserts, for 1 to 3
+dimensions (we raise ``ValueError`` naming the file, for any IDX); likewise
+``torchvision.datasets.MNIST`` itself refuses a folder unless all four
+uncompressed files are there.
+"""
 
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from pathlib import Path
 
@@ -11,14 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from datamodules import register_datamodule
-from datamodules.base import (
-    DataNotFoundError,
-    ImageDataModule,
-    check_image_size,
-    split_off,
-    to_image_tensor,
-)
+from datamodules.base import DIGIT_CLASSES, DataNotFoundError, HeldOutImageDataModule, to_image_tensor
+from datamodules.registry import register_datamodule
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -31,11 +35,6 @@ MNIST_ORIGINAL = "http://yann.lecun.com/exdb/mnist/"
 
 # IDX type codes -> big-endian numpy dtypes
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def default_data_dir(data_dir: str | None) -> Path:
-    """``data_dir``, else the ``ZOO_DATA_DIR`` variable, else ``"data"``."""
-    return Path(data_dir or os.environ.get("ZOO_DATA_DIR") or "data").expanduser().absolute()
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -70,7 +69,7 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 
 @register_datamodule("mnist", summary="MNIST handwritten digits (70k 28x28 images, downloaded)")
-class MNISTDataModule(ImageDataModule):
+class MNISTDataModule(HeldOutImageDataModule):
     """MNIST handwritten digits 0-9: 60k training (less ``val_size``) and 10k test images.
 
     Files are read from ``{data_dir}/MNIST/raw/`` (torchvision's layout), each
@@ -93,8 +92,7 @@ class MNISTDataModule(ImageDataModule):
 
     name = "mnist"
     channels = 1
-    default_class_names = tuple(str(i) for i in range(10))
-    split_seed = 0
+    default_class_names = DIGIT_CLASSES
 
     def __init__(
         self,
@@ -107,19 +105,13 @@ class MNISTDataModule(ImageDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, random_flip=False)
+        super().__init__(data_dir, val_size, download, image_size=image_size, num_classes=10, batch_size=batch_size,
+                         num_workers=num_workers, pin_memory=pin_memory, persistent_workers=persistent_workers)
         self.save_hyperparameters()
-        if val_size < 0:
-            raise ValueError(f"val_size must be >= 0, got {val_size}")
-        self.data_dir = default_data_dir(data_dir)
-        self.image_size = check_image_size(image_size)
-        self.val_size = val_size
-        self.download = download
-        self._num_classes = 10
 
     @property
     def raw_folder(self) -> Path:
-        """The folder that holds the IDX files: ``{data_dir}/MNIST/raw``."""
+        """The folder that holds the IDX files: ``{data_dir}/MNIST/raw`` (as ``torchvision.datasets.MNIST``)."""
         return self.data_dir / "MNIST" / "raw"
 
     def _find(self, name: str) -> Path | None:
@@ -132,7 +124,7 @@ class MNISTDataModule(ImageDataModule):
         """Names (``.gz`` form) of the IDX files not present in :attr:`raw_folder`."""
         return [f"{name}.gz" for name in MNIST_FILES.values() if self._find(name) is None]
 
-    def _not_found(self, missing: list[str], cause: BaseException | None = None) -> DataNotFoundError:
+    def not_found(self, missing: list[str], cause: BaseException | None = None) -> DataNotFoundError:
         """The error for ``missing`` files (``cause``: the failed download, if any)."""
         return DataNotFoundError.for_files(
             "MNIST",
@@ -147,45 +139,25 @@ class MNISTDataModule(ImageDataModule):
             cause=cause,
         )
 
-    def prepare_data(self) -> None:
-        """Download missing files via torchvision when ``download`` is true, else raise."""
-        missing = self.missing_files()
-        if not missing:
-            return
-        if not self.download:
-            raise self._not_found(missing)
+    def fetch(self) -> None:
+        """Download all four files (md5-checked, from torchvision's mirrors) into :attr:`raw_folder`."""
         import torchvision.datasets
 
-        try:
-            for train in (True, False):
-                torchvision.datasets.MNIST(str(self.data_dir), train=train, download=True)
-        except Exception as exc:  # offline, mirror down, ...
-            raise self._not_found(missing, cause=exc) from exc
-        still_missing = self.missing_files()
-        if still_missing:
-            raise self._not_found(still_missing, cause=RuntimeError("download finished without the files"))
+        torchvision.datasets.MNIST(str(self.data_dir), train=False, download=True)
 
-    def _read(self, key: str) -> np.ndarray:
+    def _read(self, key: str) -> tuple[Path, np.ndarray]:
         path = self._find(MNIST_FILES[key])
         assert path is not None
-        return read_idx(path)
+        return path, read_idx(path)
 
-    def load_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
-        """Read the four IDX files, hold out ``val_size`` training images, resize."""
-        missing = self.missing_files()
-        if missing:
-            raise self._not_found(missing)
+    def read_parts(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """The train and test images (resized to ``image_size``) and labels."""
         out: dict[str, tuple[Tensor, Tensor]] = {}
         for part in ("train", "test"):
-            images, labels = self._read(f"{part}_images"), self._read(f"{part}_labels")
-            name = self._find(MNIST_FILES[f"{part}_images"])
+            (path, images), (_, labels) = self._read(f"{part}_images"), self._read(f"{part}_labels")
             if images.dtype != np.uint8 or images.ndim != 3:
-                raise ValueError(f"{name}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}")
+                raise ValueError(f"{path}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}")
             if labels.ndim != 1 or len(labels) != len(images):
-                raise ValueError(f"{name}: {len(images)} images but {labels.shape} labels")
+                raise ValueError(f"{path}: {len(images)} images but {labels.shape} labels")
             out[part] = (to_image_tensor(images, self.image_size), torch.from_numpy(labels.astype(np.int64)))
-        train_images, train_labels = out.pop("train")
-        train_idx, val_idx = split_off(len(train_images), self.val_size, self.split_seed)
-        out["train"] = (train_images[train_idx], train_labels[train_idx])
-        out["val"] = (train_images[val_idx], train_labels[val_idx])
         return out

@@ -16,8 +16,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from datamodules import register_datamodule
 from datamodules.base import SPLITS, InMemoryDataModule
+from datamodules.registry import register_datamodule
 
 
 def ring_points(n: int, radius: float = 1.0, noise: float = 0.05, seed: int = 0) -> Tensor:

@@ -5,7 +5,7 @@ grey digits, ink bright, in ``[-1, 1]``), keep its fixed train/val/test split
 (1439 / 179 / 179) and have a ground-truth translation, so a translation can be
 scored against it (L1) and by the shipped digits classifier (does the digit keep
 its class?).  Batches follow the image-to-image contract of
-:mod:`datamodules.folders` (``A``, ``B``, ``A_label``, ``B_label`` = the digit
+:mod:`datamodules.translation` (``A``, ``B``, ``A_label``, ``B_label`` = the digit
 classes, ``A_name``, ``B_name`` = ``digit_NNNN.png`` with the row of the npz).
 
 ``digit_outlines`` (paired, Pix2Pix): A = :func:`outline` of the digit, B = the digit.
@@ -37,10 +37,12 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from datamodules import register_datamodule
-from datamodules.base import SPLITS, normalize, to_image_tensor
+from datamodules.base import SPLITS, AugmentedSplits, normalize, to_image_tensor
 from datamodules.digits import ASSET, SPLIT_CODES
-from datamodules.folders import Direction, PairedDataset, TensorSide, TranslationDataModule, UnpairedDataset
+from datamodules.image_datasets import PairedDataset, TensorSide, UnpairedDataset
+from datamodules.registry import register_datamodule
+from datamodules.translation import TranslationDataModule
+from zoo.images import Direction
 
 IMAGE_SIZE = 32
 KERNEL = 3  # side of the square structuring element of thin / thicken / outline
@@ -157,21 +159,19 @@ class DigitOutlinesDataModule(DigitTranslationDataModule):
 
 
 @register_datamodule("digit_strokes", summary="Embedded unpaired task: thin <-> thick digit strokes (32x32)")
-class DigitStrokesDataModule(DigitTranslationDataModule):
+class DigitStrokesDataModule(AugmentedSplits, DigitTranslationDataModule):
     """Unpaired thin <-> thick strokes (CycleGAN): A = :func:`thin`, B = :func:`thicken`.
 
     Training: A from one half of the training digits, B from the other
     (:func:`stratified_halves`, 720 and 719 images); an epoch has 720 items,
     item ``i`` holds ``A[i]`` and a B drawn at random (as
-    :class:`datamodules.folders.UnpairedDataset`).  Validation/test: aligned
+    :class:`datamodules.image_datasets.UnpairedDataset`); ``split_dataset("train")``
+    without ``augment`` pairs ``A[i]`` with ``B[i % |B|]``.  Validation/test: aligned
     ``(thin(x), thicken(x))`` pairs, the ground truth in both directions.
     """
 
     paired = False
     eval_has_ground_truth = True
-
-    def build_datasets(self) -> dict[str, Dataset]:
-        return {split: self.make_dataset(split, augment=split == "train") for split in SPLITS}
 
     def make_dataset(self, split: str, augment: bool) -> Dataset:
         """The data set of ``split``; for train, ``augment`` draws B at random, else ``B[i % |B|]``."""
@@ -182,11 +182,6 @@ class DigitStrokesDataModule(DigitTranslationDataModule):
         rows_a, rows_b = stratified_halves(labels)
         return UnpairedDataset(_side(thin_images, labels, names, rows_a), _side(thick_images, labels, names, rows_b),
                                random_b=augment, swap=self.swap)
-
-    def split_dataset(self, split: str, augment: bool = False) -> Dataset:
-        """As the base; the training split without ``augment`` pairs ``A[i]`` with ``B[i % |B|]``."""
-        dataset = super().split_dataset(split)
-        return self.make_dataset(split, augment=False) if split == "train" and not augment else dataset
 
 
 def classifier_accuracies(split: str = "test") -> dict[str, float]:

@@ -75,6 +75,19 @@ def test_dcgan_r1_penalty_keeps_the_ranks_identical(tmp_path):
             assert torch.equal(value, rank1["discriminator"][key]), f"discriminator.{key} differs between ranks"
 
 
+@pytest.mark.parametrize("name, extra", [("cyclegan", ("--model.num_blocks", "1")), ("pix2pix", ())])
+def test_r1_of_the_image_to_image_discriminators_keeps_the_ranks_identical(tmp_path, name, extra):
+    """R1 through each D's own DDP wrapper (CycleGAN: two Ds, one optimizer; pix2pix: D(x, y) with the
+    gradient taken with respect to y only) still all-reduces D's gradients."""
+    run_ddp(tmp_path, "--model", name, "--trainer.max_steps", "3", "--model.r1_weight", "1.0", *extra, *SMALL)
+    rank0, rank1 = load_ranks(tmp_path)
+    assert rank0["global_step"] == rank1["global_step"] == 3
+    for net in (n for n in rank0 if n.startswith("discriminator")):
+        for key, value in rank0[net].items():
+            if "running_" not in key and "num_batches" not in key:  # see the cgan test for batch-norm statistics
+                assert torch.equal(value, rank1[net][key]), f"{net}.{key} differs between ranks"
+
+
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_every_model_fast_dev_run_under_ddp(tmp_path, name):
     run_ddp(tmp_path, "--model", name, "--trainer.fast_dev_run", "2")

@@ -5,12 +5,23 @@
 lines get ``--trainer.max_steps 3``); ```python blocks run in order in one
 namespace per file, in the same directory, after the bash blocks before them.
 MNIST and CIFAR-10 commands read small fake data sets in the real formats.
+
+A plain ``[VAR=value ...] python -m MODULE ARGS [> FILE]`` line runs in this
+process (``runpy``, as ``python -m`` would), which saves the few seconds each
+new interpreter spends importing torch and Lightning; anything else, and a
+multi-process (DDP) run, goes through the shell.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+import runpy
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +33,58 @@ DOCS = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
 SKIPPED = ("make", "pip", "git", "cd", "export")
 TINY = " --trainer.max_steps 3 --trainer.enable_progress_bar false --trainer.enable_model_summary false"
+
+
+IN_PROCESS = re.compile(r"^((?:[A-Z_]+=\S+ )*)python -m ([\w.]+)((?: [^|&;<>`$()]*?)?)(?: > (\S+))?$")
+"""``[VAR=value ...] python -m MODULE ARGS [> FILE]`` with no other shell syntax."""
+SHELL_ONLY = ("--trainer.devices 2", "--trainer.strategy ddp", "WandbLogger")
+"""Run in a real interpreter: multi-process runs, and wandb (its process-wide singleton would leak
+into later tests)."""
+
+
+class _Captured(io.StringIO):
+    def close(self) -> None:  # a module may close sys.stdout when done; keep what it wrote
+        pass
+
+
+def run_in_process(command: str, cwd: Path, env: dict[str, str]) -> tuple[int, str] | None:
+    """Run ``command`` in this interpreter if it is a plain ``python -m`` line; ``(exit code, stderr)``.
+    ``None`` when it must go through the shell."""
+    match = IN_PROCESS.match(command)
+    if match is None or any(flag in command for flag in SHELL_ONLY):
+        return None
+    assignments, module, args, redirect = match.groups()
+    variables = dict(a.split("=", 1) for a in assignments.split())
+    stdout, stderr = _Captured(), _Captured()
+    saved_argv, saved_env, saved_cwd = sys.argv, dict(os.environ), os.getcwd()
+    code = 0
+    try:
+        os.environ.update({**env, **variables})
+        os.chdir(cwd)
+        sys.argv = [module, *shlex.split(args)]
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    if redirect:
+        (cwd / redirect).write_text(stdout.getvalue())
+    return code, stderr.getvalue()
+
+
+def test_plain_python_m_lines_run_in_process(tmp_path):
+    assert run_in_process("python -m json.tool --help", tmp_path, {}) == (0, "")
+    assert run_in_process("X=1 python -m json.tool --sort-keys in.json > out.json", tmp_path, {})[0] != 0
+    (tmp_path / "in.json").write_text('{"b": 1, "a": 2}')
+    assert run_in_process("X=1 python -m json.tool --sort-keys in.json > out.json", tmp_path, {})[0] == 0
+    assert (tmp_path / "out.json").read_text().index('"a"') < (tmp_path / "out.json").read_text().index('"b"')
+    assert run_in_process("python -m zoo.fit --trainer.devices 2 --trainer.strategy ddp", tmp_path, {}) is None
+    assert run_in_process("python -m json.tool x | head", tmp_path, {}) is None
 
 
 def code_blocks(path: Path) -> list[tuple[str, str]]:
@@ -70,6 +133,9 @@ def test_code_blocks_run(path, tmp_path, monkeypatch, fake_data_dir):
             exec(compile(body, f"{path.name}[block {index}]", "exec"), namespace)
             continue
         for command in bash_commands(body):
-            out = subprocess.run(command, shell=True, executable="/bin/bash", cwd=tmp_path, env=env,
-                                 capture_output=True, text=True, timeout=300)
-            assert out.returncode == 0, f"{path.name}: `{command}` failed:\n{out.stderr[-3000:]}"
+            result = run_in_process(command, tmp_path, env)
+            if result is None:
+                out = subprocess.run(command, shell=True, executable="/bin/bash", cwd=tmp_path, env=env,
+                                     capture_output=True, text=True, timeout=300)
+                result = out.returncode, out.stderr
+            assert result[0] == 0, f"{path.name}: `{command}` failed:\n{result[1][-3000:]}"

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import zoo
+from zoo.registry import UnknownNameError
 from tests.nn.reference_layout import RefResnetGenerator, RefUnetGenerator, randomise
 from zoo.models import CycleGAN, Pix2Pix
 
@@ -59,7 +60,7 @@ def test_offline_name_says_where_to_put_the_file(tmp_path, monkeypatch):
 
 
 def test_models_without_released_weights_say_which_have_them():
-    with pytest.raises(ValueError, match="cyclegan, pix2pix"):
+    with pytest.raises(UnknownNameError, match="no pretrained weights for model 'cgan'; valid choices: cyclegan, pix2pix"):
         zoo.load("cgan", weights="digits")
     with pytest.raises(ValueError, match="weights="):
         zoo.load("cyclegan")

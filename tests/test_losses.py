@@ -2,7 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from zoo.losses import LOSSES, get_adversarial_loss, gradient_penalty, r1_penalty
+import torch.nn.functional as F
+
+from zoo.losses import LOSSES, LeastSquaresLoss, NonSaturatingLoss, get_adversarial_loss, gradient_penalty, r1_penalty
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -32,6 +34,38 @@ def test_known_values():
     assert get_adversarial_loss("lsgan").discriminator(zeros, zeros).item() == pytest.approx(0.5)
     assert get_adversarial_loss("hinge").discriminator(zeros, zeros).item() == pytest.approx(2.0)
     assert get_adversarial_loss("wgan-gp").generator(torch.tensor([1.0, 3.0])).item() == pytest.approx(-2.0)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_discriminator_is_the_sum_of_its_real_and_fake_terms_on_any_logit_shape(name):
+    torch.manual_seed(0)
+    loss = get_adversarial_loss(name)
+    for shape in [(8,), (4, 1, 6, 6)]:  # one logit per image, a PatchGAN map
+        real, fake = torch.randn(shape), torch.randn(shape)
+        real_term, fake_term = loss.discriminator_terms(real, fake)
+        assert real_term.shape == fake_term.shape == ()
+        assert torch.equal(loss.discriminator(real, fake), real_term + fake_term)
+        assert loss.generator(fake).shape == ()
+
+
+def test_the_terms_are_the_documented_formulas():
+    torch.manual_seed(0)
+    real, fake = torch.randn(4, 1, 6, 6), torch.randn(4, 1, 6, 6)
+    bce = NonSaturatingLoss().discriminator_terms(real, fake)
+    assert torch.allclose(bce[0], -F.logsigmoid(real).mean()) and torch.allclose(bce[1], -F.logsigmoid(-fake).mean())
+    assert torch.allclose(NonSaturatingLoss(real_label=0.9).discriminator_terms(real, fake)[0],
+                          F.binary_cross_entropy_with_logits(real, torch.full_like(real, 0.9)))
+    lsgan = get_adversarial_loss("lsgan")  # Mao et al. Eq. 2: ½ on every squared error
+    assert torch.allclose(lsgan.discriminator(real, fake), 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean()))
+    assert torch.allclose(lsgan.generator(fake), 0.5 * (fake - 1).pow(2).mean())
+    unhalved = LeastSquaresLoss(scale=1.0)  # CycleGAN §4's form: the reference code's nn.MSELoss
+    assert torch.equal(unhalved.generator(fake), torch.nn.MSELoss()(fake, torch.ones_like(fake)))
+    assert torch.allclose(unhalved.discriminator(real, fake), 2 * lsgan.discriminator(real, fake))
+    hinge = get_adversarial_loss("hinge").discriminator_terms(real, fake)
+    assert torch.allclose(hinge[0], F.relu(1 - real).mean()) and torch.allclose(hinge[1], F.relu(1 + fake).mean())
+    assert torch.allclose(get_adversarial_loss("wgan-gp").discriminator(real, fake), fake.mean() - real.mean())
+    with pytest.raises(ValueError, match="scale must be > 0, got 0"):
+        LeastSquaresLoss(scale=0)
 
 
 def test_unknown_loss_lists_choices():

@@ -19,7 +19,7 @@ def test_every_model_builds_from_its_name_and_its_default_data(name):
     """The default data set exists, and linking its attributes into the model builds the model."""
     from zoo.fit import DATA_LINKS
 
-    data_name = MODELS.entry(name).meta["default_data"]
+    data_name = MODELS.entry(name).default_data
     datamodule = datamodules.create_datamodule(data_name)
     parameters = inspect.signature(zoo.get_model_class(name).__init__).parameters
     links = {arg: getattr(datamodule, attr) for attr, arg in DATA_LINKS.items()

@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from zoo.registry import MODELS, list_models
+import zoo.models  # noqa: F401  (registers the built-in models)
+from zoo.registry import MODELS
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
@@ -25,12 +26,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
     meta = checkpoint.get("zoo")
     if not meta:
         raise ValueError(f"{path} was not written by zoo.fit (no 'zoo' entry); keys: {sorted(checkpoint)}")
-    list_models()  # import the built-in models
     name = meta["name"]
     if name not in MODELS or MODELS.entry(name).class_path != meta["class_path"]:
         raise ValueError(
             f"{path} holds model {name!r} ({meta['class_path']}), which is not registered; "
-            f"registered models: {', '.join(list_models())}"
+            f"registered models: {', '.join(MODELS.names())}"
         )
     hparams: dict[str, Any] = {
         k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if not k.startswith("_")

@@ -39,7 +39,7 @@ def _folder_key(folder: Path, dataset) -> dict[str, Any]:
 def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = None, channels: int = 3):
     """(dataset, cache key, description) for ``spec``: a folder or a registered data set ``name[:split]``."""
     from datamodules import DATAMODULES
-    from datamodules.folders import ImageFolderDataset
+    from datamodules.image_datasets import ImageFolderDataset
 
     path = Path(spec)
     if path.is_dir():
@@ -60,7 +60,7 @@ def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = Non
 
 def folder_sampler(folder: Path, channels: int) -> tuple[Callable[[int], tuple[torch.Tensor, None]], int]:
     """A ``sample(n)`` function reading the images of ``folder`` in order, and their number."""
-    from datamodules.folders import ImageFolderDataset
+    from datamodules.image_datasets import ImageFolderDataset
 
     dataset = ImageFolderDataset(folder, channels=channels)
     position = 0

@@ -38,11 +38,11 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from datamodules import DATAMODULES
-from datamodules.folders import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_for
-from zoo.callbacks import GenerativeMetrics, SampleGrid
+from datamodules.published import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_for
+from zoo.callbacks import GenerativeMetrics, RunProvenance, SampleGrid
 from zoo.loggers import RunCSVLogger
 from zoo.models.base import GANModule
-from zoo.registry import MODELS, UnknownNameError, list_models, recipe_flags
+from zoo.registry import MODELS, UnknownNameError
 from zoo.strategies import GANDDPStrategy
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -63,8 +63,8 @@ def default_precision(accelerator: str = "auto") -> str:
 
     ``"bf16-mixed"`` when training runs on a CPU with native bf16 (:func:`cpu_has_native_bf16`):
     autocast runs convolutions and matrix products in bfloat16 and keeps weights, optimizer
-    state and losses in float32 (1.6x faster DCGAN iterations on a 2-core AVX512-BF16 CPU,
-    docs/models/dcgan.md). ``"32-true"`` otherwise, GPUs included (choose ``bf16-mixed`` or
+    state and losses in float32 (the speed-up is measured in docs/models/dcgan.md).
+    ``"32-true"`` otherwise, GPUs included (choose ``bf16-mixed`` or
     ``16-mixed`` there yourself).
     """
     if accelerator not in ("auto", "cpu"):
@@ -122,7 +122,7 @@ def resolve_names(args: Sequence[str]) -> list[str]:
     has_config = _flag_value(args, "--config") is not None
     model = _flag_value(args, "--model")
     if model is None and not has_config and "--print_config" not in " ".join(args):
-        raise UsageError(f"choose a model with --model; valid choices: {', '.join(list_models())}")
+        raise UsageError(f"choose a model with --model; valid choices: {', '.join(MODELS.names())}")
     model_name = None
     if model is not None:
         model_name = model[1]
@@ -142,7 +142,8 @@ def resolve_names(args: Sequence[str]) -> list[str]:
         # right after --model, so that later --data.<arg> flags know the class
         i, _ = _flag_value(args, "--model")
         after = i + (1 if args[i].startswith("--model=") else 2)
-        default = ["--data", MODELS.entry(model_name).meta["default_data"], *recipe_flags(model_name)]
+        entry = MODELS.entry(model_name)
+        default = ["--data", entry.default_data, *entry.recipe_flags()]
         args = [*args[:after], *default, *args[after:]]
         data = _flag_value(args, "--data")
     if data is not None and data[1] not in DATAMODULES:
@@ -155,7 +156,7 @@ def resolve_names(args: Sequence[str]) -> list[str]:
 def _resolve_data_spec(args: list[str], data: tuple[int, str], model_name: str | None) -> list[str]:
     """``--data`` given as a folder path or a published set name (horse2zebra, facades, ...).
 
-    The folder's layout picks the DataModule (``datamodules.folders.detect_layout``); a name
+    The folder's layout picks the DataModule (``datamodules.layouts.detect_layout``); a name
     published both paired and unpaired (facades, maps, cityscapes) follows the model.
     """
     i, spec = data
@@ -180,12 +181,6 @@ def _resolve_data_spec(args: list[str], data: tuple[int, str], model_name: str |
     return args
 
 
-def registered_name(registry, obj: Any) -> str:
-    """The registry name of ``obj``'s class, or its lowercased class name."""
-    entry = registry.find_class(type(obj))
-    return entry.name if entry else type(obj).__name__.lower()
-
-
 def run_data_name(datamodule: Any) -> str:
     """The data part of the run directory: a published set's name, a folder's name, or the registry name."""
     published = getattr(datamodule, "published", None)
@@ -193,7 +188,7 @@ def run_data_name(datamodule: Any) -> str:
         return str(published.name)
     if isinstance(getattr(datamodule, "root", None), Path):
         return datamodule.root.resolve().name
-    return registered_name(DATAMODULES, datamodule)
+    return DATAMODULES.name_of(datamodule)
 
 
 def find_last_checkpoint(run_root: Path) -> Path:
@@ -269,7 +264,7 @@ class ZooCLI(LightningCLI):
             trainer["precision"] = default_precision(accelerator if isinstance(accelerator, str) else "auto")
 
     def instantiate_trainer(self, **kwargs: Any):
-        model_name = registered_name(MODELS, self.model)
+        model_name = MODELS.name_of(self.model)
         data_name = run_data_name(self.datamodule)
         run_root = Path(self.config.runs_dir) / model_name / data_name
         version = None
@@ -282,6 +277,7 @@ class ZooCLI(LightningCLI):
         kwargs.setdefault("strategy", self._strategy(trainer_config.get("strategy", "auto")))
         kwargs.setdefault("default_root_dir", str(run_root))
         trainer = super().instantiate_trainer(**kwargs)
+        trainer.callbacks.insert(0, RunProvenance())
         self._add_best_checkpoint(trainer)
         return trainer
 

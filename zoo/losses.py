@@ -3,8 +3,12 @@
 Every loss works on the discriminator's raw outputs ("logits", any shape: a
 scalar per image or a PatchGAN map) and exposes the two sides of the game:
 
-``discriminator(real_logits, fake_logits)``  the loss D minimises,
+``discriminator(real_logits, fake_logits)``  the loss D minimises (the sum of
+                                           ``discriminator_terms``: its real and fake parts),
 ``generator(fake_logits)``                  the loss G minimises.
+
+Every mean runs over all logits, so the same objects serve the class-conditional
+models (one logit per image) and the image-to-image ones (PatchGAN maps).
 
 =============  ==================================================================
 name           definition (D(x) = logit, sigma = sigmoid)
@@ -13,6 +17,7 @@ name           definition (D(x) = logit, sigma = sigmoid)
                L_D = -log sigma(D(x)) - log(1 - sigma(D(G(z)))),  L_G = -log sigma(D(G(z)))
 ``lsgan``      Mao et al. 2017, Eq. (2) with a=0, b=1, c=1:
                L_D = ½(D(x) - 1)² + ½D(G(z))²,  L_G = ½(D(G(z)) - 1)²
+               (``LeastSquaresLoss(scale=1)``: without the ½s, as CycleGAN §4 writes it)
 ``hinge``      Lim & Ye 2017 / Miyato et al. 2018:
                L_D = relu(1 - D(x)) + relu(1 + D(G(z))),  L_G = -D(G(z))
 ``wgan-gp``    Gulrajani et al. 2017, Algorithm 1:
@@ -20,10 +25,11 @@ name           definition (D(x) = logit, sigma = sigmoid)
 =============  ==================================================================
 
 The gradient penalty of ``wgan-gp`` needs the critic itself, so it is a
-separate function, :func:`gradient_penalty`, that a model adds when
+separate function, :func:`gradient_penalty`, added when
 ``loss.needs_gradient_penalty`` is true. :func:`r1_penalty` (Mescheder et al.
 2018) is the other gradient regulariser: it penalises D's gradient on the real
-data only, with any of the losses above.
+data only, with any of the losses above. Both are added to D's loss, weighted,
+in one place: ``zoo.models.base.GANModule.penalise``.
 """
 
 from __future__ import annotations
@@ -36,15 +42,27 @@ from torch import Tensor
 
 
 class AdversarialLoss:
-    """Base class: the pair of losses of one GAN objective."""
+    """Base class: the pair of losses of one GAN objective.
+
+    A subclass writes :meth:`discriminator_terms` (D's loss as its term on the real
+    and its term on the fake logits) and :meth:`generator`; :meth:`discriminator`
+    is the sum of the two terms.
+    """
 
     name: str = ""
     needs_gradient_penalty: bool = False
 
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        """D's loss split into ``(term on D(x), term on D(G(z)))``, e.g. to log both."""
         raise NotImplementedError
 
+    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        """The loss D minimises."""
+        real, fake = self.discriminator_terms(real_logits, fake_logits)
+        return real + fake
+
     def generator(self, fake_logits: Tensor) -> Tensor:
+        """The loss G minimises."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -54,7 +72,10 @@ class AdversarialLoss:
 class NonSaturatingLoss(AdversarialLoss):
     """Binary cross-entropy with the non-saturating generator loss (Goodfellow et al. 2014).
 
-    ``real_label`` < 1 gives one-sided label smoothing (Salimans et al. 2016, §3.4).
+    Each term is a mean over every logit (over the batch, and over the patches of
+    a PatchGAN map): BCE against all-``real_label`` and all-zero targets, as
+    pix2pix writes its objective (Isola et al. 2017, Eq. 1). ``real_label`` < 1
+    gives one-sided label smoothing (Salimans et al. 2016, §3.4).
     """
 
     name = "bce"
@@ -62,25 +83,45 @@ class NonSaturatingLoss(AdversarialLoss):
     def __init__(self, real_label: float = 1.0) -> None:
         self.real_label = real_label
 
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
         real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))
         fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-        return real + fake
+        return real, fake
 
     def generator(self, fake_logits: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
+    def __repr__(self) -> str:
+        return f"NonSaturatingLoss(real_label={self.real_label})"
+
 
 class LeastSquaresLoss(AdversarialLoss):
-    """LSGAN (Mao et al. 2017), Eq. (2) with targets a=0 (fake), b=1 (real), c=1."""
+    """LSGAN (Mao et al. 2017), Eq. (2) with targets a=0 (fake), b=1 (real), c=1.
+
+    ``scale`` is the factor of every mean squared error: ½ in Mao et al.'s Eq. (2)
+    (the default), 1 in the form CycleGAN writes (§4: "we train the G to minimize
+    E[(D(G(x)) - 1)²] and train the D to minimize E[(D(y) - 1)²] + E[D(G(x))²]"),
+    which is what the pix2pix / CycleGAN reference code computes (``nn.MSELoss``).
+    The errors are ``F.mse_loss`` against constant targets (float32 under autocast).
+    """
 
     name = "lsgan"
 
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        return 0.5 * ((real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean())
+    def __init__(self, scale: float = 0.5) -> None:
+        if scale <= 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
+        self.scale = scale
+
+    def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        real = F.mse_loss(real_logits, torch.ones_like(real_logits))
+        fake = F.mse_loss(fake_logits, torch.zeros_like(fake_logits))
+        return self.scale * real, self.scale * fake
 
     def generator(self, fake_logits: Tensor) -> Tensor:
-        return 0.5 * (fake_logits - 1).pow(2).mean()
+        return self.scale * F.mse_loss(fake_logits, torch.ones_like(fake_logits))
+
+    def __repr__(self) -> str:
+        return f"LeastSquaresLoss(scale={self.scale})"
 
 
 class HingeLoss(AdversarialLoss):
@@ -88,8 +129,8 @@ class HingeLoss(AdversarialLoss):
 
     name = "hinge"
 
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        return F.relu(1 - real_logits).mean(), F.relu(1 + fake_logits).mean()
 
     def generator(self, fake_logits: Tensor) -> Tensor:
         return -fake_logits.mean()
@@ -98,14 +139,15 @@ class HingeLoss(AdversarialLoss):
 class WassersteinGPLoss(AdversarialLoss):
     """WGAN-GP critic and generator losses (Gulrajani et al. 2017, Algorithm 1).
 
-    The λ·(‖∇D(x̂)‖₂ - 1)² term is :func:`gradient_penalty`, added by the model.
+    The λ·(‖∇D(x̂)‖₂ - 1)² term is :func:`gradient_penalty`, added by the model
+    (``GANModule.penalise``).
     """
 
     name = "wgan-gp"
     needs_gradient_penalty = True
 
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        return fake_logits.mean() - real_logits.mean()
+    def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        return -real_logits.mean(), fake_logits.mean()
 
     def generator(self, fake_logits: Tensor) -> Tensor:
         return -fake_logits.mean()
@@ -129,7 +171,9 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 
     ``critic`` maps images to logits (wrap it in a lambda to pass labels). The
     returned term is *not* multiplied by λ. It is built with ``create_graph=True``
-    so that its own gradient reaches the critic's parameters.
+    so that its own gradient reaches the critic's parameters. For a critic with
+    several logits per image (a PatchGAN map) the gradient is that of their sum, as
+    in the pix2pix / CycleGAN reference code's ``cal_gradient_penalty``.
     """
     eps = torch.rand(real.size(0), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
@@ -145,40 +189,13 @@ def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
     computed from it. The returned term is *not* multiplied by γ/2. It is built
     with ``create_graph=True`` so that its own gradient reaches D's parameters.
     R1 makes the GAN game locally convergent for the non-saturating loss (the
-    paper's Theorem 4), which damps the oscillation of the final iterate.
+    paper's Theorem 4), which damps the oscillation of the final iterate. For
+    several logits per image (a PatchGAN map) the gradient is that of their sum.
     """
     if not real.requires_grad:
         raise ValueError("r1_penalty needs the real batch to require grad before D(real) is computed")
     (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
     return grad.float().flatten(1).pow(2).sum(1).mean()
-
-
-# -- the image-to-image papers' form ---------------------------------------------------
-
-TARGET_LOSSES = ("bce", "lsgan")
-"""Losses of :func:`target_loss` (the two GAN modes of the pix2pix / CycleGAN reference code)."""
-
-
-def check_target_loss(kind: str) -> str:
-    """Validate the name of a :func:`target_loss` kind; an unknown one lists the valid ones."""
-    if kind not in TARGET_LOSSES:
-        raise ValueError(f"unknown image-to-image GAN loss {kind!r}; valid choices: {', '.join(TARGET_LOSSES)}")
-    return kind
-
-
-def target_loss(logits: Tensor, real: bool, kind: str = "lsgan") -> Tensor:
-    """D's output pushed towards the "real" (1) or "fake" (0) target, as pix2pix / CycleGAN write it.
-
-    ``bce``: binary cross-entropy with logits (pix2pix's objective, Isola et al. 2017, Eq. 1);
-    ``lsgan``: squared error (CycleGAN §4, after Mao et al. 2017). Both papers use it as
-    L_G = target_loss(D(G(x)), real=True) for the generator and
-    L_D = ½ [target_loss(D(y), True) + target_loss(D(G(x)), False)] ("we divide the objective by 2
-    while optimizing D", pix2pix §3.3). Works on any logit shape (a PatchGAN map included).
-    """
-    target = torch.full_like(logits, 1.0 if real else 0.0)
-    if check_target_loss(kind) == "bce":
-        return F.binary_cross_entropy_with_logits(logits, target)
-    return F.mse_loss(logits, target)
 
 
 def l1_loss(prediction: Tensor, target: Tensor) -> Tensor:

@@ -1,23 +1,28 @@
-"""Name -> builder registries for models (and, through the same class, data sets).
+"""Name -> class registries (models here, data sets in :mod:`datamodules.registry`).
 
-A registry maps a lowercase name such as ``"cgan"`` to a class and a little
-metadata (its default DataModule, a one-line summary).  Unknown names raise an
-error that lists the valid ones; registering a name twice is an error.
+A registry maps a lowercase name such as ``"cgan"`` to a typed entry: the class
+and what the zoo needs to know about it without building it. Unknown names
+raise an error that lists the valid ones; registering a name twice is an error.
+This module is the lowest layer of the package: it imports nothing of the zoo,
+so models and data sets can register themselves without import cycles (the
+role of timm's ``_registry.py``). The functions that need the built-in models
+imported (``zoo.list_models``, ``zoo.create_model``) live in :mod:`zoo.api`.
 
-    >>> import zoo
-    >>> "cgan" in zoo.list_models()
-    True
-    >>> model = zoo.create_model("cgan", image_shape=(1, 32, 32), num_classes=10)
+    >>> from zoo.registry import MODELS
+    >>> import zoo.models  # registers the built-in models
+    >>> MODELS.entry("cgan").default_data
+    'digits'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Generic, TypeVar
-
-T = TypeVar("T")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -30,38 +35,92 @@ class UnknownNameError(KeyError):
 
 
 @dataclass(frozen=True)
-class Entry(Generic[T]):
-    """One registered item: ``name`` -> ``cls`` plus metadata."""
+class Entry:
+    """One registered class: ``name`` -> ``cls`` and a one-line ``summary``."""
 
     name: str
-    cls: type[T]
+    cls: type
     summary: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def class_path(self) -> str:
         return f"{self.cls.__module__}.{self.cls.__qualname__}"
 
 
-class Registry(Generic[T]):
+@dataclass(frozen=True)
+class ModelEntry(Entry):
+    """A registered model.
+
+    Attributes:
+        default_data: the data set ``zoo.fit`` trains on when ``--data`` is not
+            given (an embedded one, so every model trains offline with no flags).
+        recipe: ``zoo.fit`` flags used with that default data only, e.g.
+            ``{"model.lr": 5e-4, "trainer.max_steps": 4000}``: settings tuned for the
+            small embedded task (the constructor defaults stay the paper's). Flags
+            the user gives win. Why each value was chosen is in docs/models/.
+        weights: the model's pretrained weights, declared in the model's own file next
+            to its class (torchvision's weights-enum idea); objects with a ``name``
+            attribute (:class:`zoo.weights.PretrainedWeights`).
+    """
+
+    default_data: str = "digits"
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+    weights: Sequence[Any] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "recipe", MappingProxyType(dict(self.recipe)))
+        object.__setattr__(self, "weights", tuple(self.weights))
+
+    def recipe_flags(self) -> list[str]:
+        """The recipe as command-line flags: ``["--model.lr", "0.0005", ...]``."""
+        flags: list[str] = []
+        for key, value in self.recipe.items():
+            flags += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+        return flags
+
+    def weights_names(self) -> list[str]:
+        return [w.name for w in self.weights]
+
+    def get_weights(self, name: str) -> Any:
+        """The declared weights called ``name``; an unknown name lists the valid ones."""
+        for weights in self.weights:
+            if weights.name == name:
+                return weights
+        valid = ", ".join(sorted(self.weights_names())) or "none"
+        raise UnknownNameError(f"no pretrained {self.name} weights named {name!r}; valid choices: {valid}")
+
+
+E = TypeVar("E", bound=Entry)
+
+
+class Registry(Generic[E]):
     """A closed set of named classes of one kind (``what`` is used in messages)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, entry_type: type[E] = Entry) -> None:
         self.what = what
-        self._entries: dict[str, Entry[T]] = {}
+        self.entry_type = entry_type
+        self._entries: dict[str, E] = {}
 
-    def register(self, name: str, *, summary: str = "", **meta: Any) -> Callable[[type[T]], type[T]]:
-        """Class decorator: ``@registry.register("cgan", default_data="digits")``."""
+    def register(self, name: str, **fields: Any) -> Callable[[type], type]:
+        """Class decorator: ``@registry.register("cgan", default_data="digits")``.
+
+        ``fields`` are the entry type's fields; an unknown one is an error naming the valid ones.
+        """
         if not _NAME.match(name):
             raise ValueError(f"{self.what} name {name!r} must be lowercase letters, digits and '_'")
+        known = {f.name for f in dataclasses.fields(self.entry_type)} - {"name", "cls"}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise TypeError(f"unknown {self.what} entry field(s) {unknown}; valid: {', '.join(sorted(known))}")
 
-        def decorator(cls: type[T]) -> type[T]:
+        def decorator(cls: type) -> type:
             if name in self._entries:
                 raise ValueError(
                     f"{self.what} {name!r} is already registered (by {self._entries[name].class_path})"
                 )
             doc = (cls.__doc__ or "").strip().splitlines()
-            self._entries[name] = Entry(name, cls, summary or (doc[0] if doc else ""), dict(meta))
+            summary = fields.pop("summary", "") or (doc[0] if doc else "")
+            self._entries[name] = self.entry_type(name=name, cls=cls, summary=summary, **fields)
             return cls
 
         return decorator
@@ -71,7 +130,7 @@ class Registry(Generic[T]):
         names = sorted(self._entries)
         return fnmatch.filter(names, pattern) if pattern else names
 
-    def entry(self, name: str) -> Entry[T]:
+    def entry(self, name: str) -> E:
         try:
             return self._entries[name]
         except KeyError:
@@ -79,10 +138,10 @@ class Registry(Generic[T]):
                 f"unknown {self.what} {name!r}; valid choices: {', '.join(self.names())}"
             ) from None
 
-    def get(self, name: str) -> type[T]:
+    def get(self, name: str) -> type:
         return self.entry(name).cls
 
-    def find_class(self, cls: type) -> Entry[T] | None:
+    def find_class(self, cls: type) -> E | None:
         """The entry registered for ``cls`` (or its closest registered base class)."""
         for klass in cls.__mro__:
             for entry in self._entries.values():
@@ -90,64 +149,31 @@ class Registry(Generic[T]):
                     return entry
         return None
 
+    def name_of(self, obj: Any) -> str:
+        """The registered name of ``obj``'s class, or its lowercased class name."""
+        entry = self.find_class(type(obj))
+        return entry.name if entry else type(obj).__name__.lower()
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[E]:
         return iter(self._entries[name] for name in self.names())
 
 
-# --- the model registry ------------------------------------------------------------
-
-MODELS: Registry = Registry("model")
+#: The model registry (filled by importing :mod:`zoo.models`).
+MODELS: Registry[ModelEntry] = Registry("model", ModelEntry)
 
 
 def register_model(
     name: str,
     *,
     default_data: str = "digits",
-    default_recipe: dict[str, Any] | None = None,
+    recipe: Mapping[str, Any] | None = None,
+    weights: Sequence[Any] = (),
     summary: str = "",
-    **meta: Any,
-):
-    """Register a :class:`~zoo.models.base.GANModule` subclass under ``name``.
-
-    ``default_data`` names the DataModule used when ``--data`` is not given (the
-    embedded one, so every model trains offline with no flags). ``default_recipe``
-    holds ``zoo.fit`` flags used with that default data only, e.g.
-    ``{"model.generator_channels": 16, "trainer.max_steps": 3000}``: networks sized
-    for the small embedded task (the constructor defaults stay the paper's). Flags the
-    user gives win over the recipe.
-    """
+) -> Callable[[type], type]:
+    """Register a :class:`~zoo.models.base.GANModule` subclass under ``name`` (see :class:`ModelEntry`)."""
     return MODELS.register(
-        name, summary=summary, default_data=default_data, default_recipe=dict(default_recipe or {}), **meta
+        name, summary=summary, default_data=default_data, recipe=dict(recipe or {}), weights=tuple(weights)
     )
-
-
-def recipe_flags(name: str) -> list[str]:
-    """The ``default_recipe`` of model ``name`` as command-line flags (``["--model.x", "1", ...]``)."""
-    flags: list[str] = []
-    for key, value in MODELS.entry(name).meta.get("default_recipe", {}).items():
-        flags += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
-    return flags
-
-
-def list_models(pattern: str | None = None) -> list[str]:
-    """Registered model names, sorted; ``pattern`` is a wildcard such as ``"*gan"``."""
-    _import_builtin_models()
-    return MODELS.names(pattern)
-
-
-def get_model_class(name: str) -> type:
-    """The class registered as ``name``; unknown names raise :class:`UnknownNameError`."""
-    _import_builtin_models()
-    return MODELS.get(name)
-
-
-def create_model(name: str, **kwargs: Any):
-    """Build the model registered as ``name`` with its constructor keyword arguments."""
-    return get_model_class(name)(**kwargs)
-
-
-def _import_builtin_models() -> None:
-    import zoo.models  # noqa: F401  (registers the built-in models on import)

@@ -33,7 +33,19 @@ ddp`` selects it for GAN modules automatically.
 
 from __future__ import annotations
 
+from typing import Callable, Protocol, runtime_checkable
+
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
+from torch import nn
+
+
+@runtime_checkable
+class WrapsNetworks(Protocol):
+    """A module whose networks take one DDP wrapper each (``GANModule`` is one)."""
+
+    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None: ...
+
+    def unwrap_networks(self) -> None: ...
 
 
 class GANDDPStrategy(DDPStrategy):
@@ -42,19 +54,19 @@ class GANDDPStrategy(DDPStrategy):
     strategy_name = "gan_ddp"
 
     def configure_ddp(self) -> None:
-        from zoo.models.base import GANModule
-
         module = self.lightning_module
-        if not isinstance(module, GANModule):
+        if not isinstance(module, WrapsNetworks):
             super().configure_ddp()
             return
+        if getattr(module, "ddp_find_unused_parameters", False):
+            # A network that runs only part of itself per step (ProGAN: the blocks of the current
+            # resolution) leaves parameters without gradient; DDP must look for them.
+            self._ddp_kwargs["find_unused_parameters"] = True
         module.wrap_networks(self._setup_model)
 
     def teardown(self) -> None:
-        from zoo.models.base import GANModule
-
         module = self.lightning_module
-        if isinstance(module, GANModule):
+        if isinstance(module, WrapsNetworks):
             module.unwrap_networks()
         super().teardown()
 

@@ -7,7 +7,7 @@
     python -m zoo.translate --model cyclegan --weights horse2zebra --input photos/ --output out/
 
 The input folder is searched recursively (hidden files skipped; extensions of
-``datamodules.folders.IMAGE_EXTENSIONS``) and its sub-folders are mirrored under
+``zoo.images.IMAGE_EXTENSIONS``) and its sub-folders are mirrored under
 the output folder; every output keeps its input's relative path, file name and
 format (PNG where Pillow cannot write that format in the output's mode) and,
 unless ``--size N`` asks for N x N, its size. Images are read one at a time;
@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from datamodules.folders import IMAGE_EXTENSIONS, list_images
+from zoo.images import IMAGE_EXTENSIONS, list_images
 from zoo.registry import UnknownNameError
 
 #: Save options per Pillow format (the others use Pillow's defaults).
@@ -208,7 +208,7 @@ def plan_jobs(pairs: Sequence[tuple[Path, Path]], mode: str) -> list[Job]:
 
 def read_image(path: Path, channels: int) -> torch.Tensor:
     """``path`` as float32 (channels, H, W) in [-1, 1], converted exactly as ``translate(PIL image)`` does."""
-    from zoo.models.translation import pil_to_tensor
+    from zoo.images import pil_to_tensor
 
     try:
         with Image.open(path) as image:
@@ -240,7 +240,7 @@ def translate_path(
     """
     from tqdm import tqdm
 
-    from zoo.models.translation import tensor_to_pil
+    from zoo.images import tensor_to_pil
 
     if size is not None and size < 1:
         raise TranslateError(f"--size must be a positive number of pixels, got {size}")

@@ -1,39 +1,25 @@
-"""The generators released by the CycleGAN and pix2pix authors, and how to load them.
+"""Pretrained weights: how they are declared, fetched, verified and loaded (plain torch).
 
-Catalogue
----------
-The names and URLs are those of the reference repository's download scripts
-(junyanz/pytorch-CycleGAN-and-pix2pix, ``scripts/download_cyclegan_model.sh``
-and ``scripts/download_pix2pix_model.sh``). Each file is the state dict of one
-generator ``net_G`` (the reference saves ``net.module.state_dict()`` for a
-``DataParallel`` net, so there is normally no ``module.`` prefix):
+Declarations live next to each model's class (``WEIGHTS`` in
+``zoo/models/cyclegan.py`` and ``zoo/models/pix2pix.py``, passed to
+``register_model(weights=...)``), as torchvision keeps a weights enum beside
+each builder; :mod:`zoo.api` lists and loads them (``zoo.list_pretrained``,
+``zoo.load(model, weights=...)``). This module holds the machinery they share:
 
-* CycleGAN (``/cyclegan/pretrained_models/{name}.pth``, 18 files): the
-  reference's ``resnet_9blocks`` with instance norm, 3 -> 3 channels, no dropout
-  (its CycleGAN defaults ``--netG resnet_9blocks --norm instance --ngf 64``,
-  ``no_dropout=True``; the README tests them with ``--model test --no_dropout``).
-  A file holds one direction only, e.g. ``horse2zebra`` is G_A: horse -> zebra.
-* pix2pix (``/pix2pix/models-pytorch/{name}.pth``, 5 files): ``unet_256``
-  (8 levels) with batch norm, 3 -> 3 channels, dropout (its pix2pix defaults
-  ``--netG unet_256 --norm batch``, ``scripts/test_single.sh`` passes the same).
+* :class:`PretrainedWeights`: one file, where it is and which network it fits.
+* :func:`fetch_weights`: the cached file, downloaded if needed, sha256-checked
+  when the hash is known (:func:`file_sha256`, :func:`check_sha256`).
+* :func:`map_reference_state_dict`, :func:`load_reference_generator`: the
+  reference code's key names -> ours (``generator.reference_names()``), checked.
 
-Checksums: the authors publish none, and the files could not be downloaded
-where this module was written, so every ``sha256`` in the catalogue is ``None``.
-:func:`fetch_weights` checks a ``sha256=`` given by the caller (on the cached
-file as on a fresh download) and verifies nothing otherwise; pin one once you
-trust a file (:func:`file_sha256`).
+Checksums: the CycleGAN / pix2pix authors publish none, and the files could not
+be downloaded where this was written, so their ``sha256`` is ``None`` and
+:func:`fetch_weights` verifies only a ``sha256=`` the caller gives.
 
 Files are cached under ``$ZOO_CACHE_DIR/weights/<model>/<name>.pth`` (default
 ``~/.cache/zoo/weights``, the same root as the metrics' caches). Offline, put
 the file there yourself: :class:`WeightsUnavailableError` says where.
-
-Functions
----------
-* :func:`list_pretrained`, :func:`get_weights`: the catalogue.
-* :func:`fetch_weights`: the cached file, downloaded if needed.
-* :func:`map_reference_state_dict`, :func:`load_reference_generator`: the
-  reference's key names -> ours (``generator.reference_names()``), checked.
-* :func:`pretrained_generator`: all of it, by name or by path. See ``docs/pretrained.md``.
+See ``docs/pretrained.md``.
 """
 
 from __future__ import annotations
@@ -44,32 +30,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from zoo.nn.translation import ResnetGenerator, UnetGenerator
-from zoo.registry import UnknownNameError
-
-ReleasedModel = Literal["cyclegan", "pix2pix"]
-
-CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
-
-#: The generator every released file of a model was trained with.
-NETWORKS: dict[str, tuple[type[nn.Module], Mapping[str, Any]]] = {
-    "cyclegan": (
-        ResnetGenerator,
-        MappingProxyType({"in_channels": 3, "out_channels": 3, "base_channels": 64, "num_blocks": 9,
-                          "norm": "instance", "dropout": False, "padding": "reflect"}),
-    ),
-    "pix2pix": (
-        UnetGenerator,
-        MappingProxyType({"in_channels": 3, "out_channels": 3, "num_downs": 8, "base_channels": 64,
-                          "norm": "batch", "dropout": True}),
-    ),
-}
+from zoo import paths
 
 
 class WeightsUnavailableError(FileNotFoundError):
@@ -86,25 +52,28 @@ class StateDictMismatchError(ValueError):
 
 @dataclass(frozen=True)
 class PretrainedWeights:
-    """One released generator: where it is and which network it fits.
+    """One generator file: where it is and which network it fits.
 
     Attributes:
-        model: ``"cyclegan"`` or ``"pix2pix"``.
-        name: the authors' name, e.g. ``"horse2zebra"``.
-        url: where the authors host the ``.pth`` state dict.
-        network: class of the generator (:class:`ResnetGenerator` or :class:`UnetGenerator`).
+        model: the registered model name, e.g. ``"cyclegan"``.
+        name: the weights' name, e.g. ``"horse2zebra"`` (the authors' name for released files).
+        url: where the ``.pth`` state dict is hosted.
+        network: class of the generator (e.g. ``ResnetGenerator``, ``UnetGenerator``).
         kwargs: its constructor arguments.
         direction: what the generator translates, in words.
         sha256: expected checksum of the file, ``None`` when unknown (all of them today).
     """
 
-    model: ReleasedModel
+    model: str
     name: str
     url: str
     network: type[nn.Module]
     kwargs: Mapping[str, Any] = field(hash=False)
     direction: str
     sha256: str | None = None
+
+    def __post_init__(self) -> None:  # shared by every entry of a model: read-only
+        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
 
     @property
     def tag(self) -> str:
@@ -116,83 +85,12 @@ class PretrainedWeights:
         return self.network(**self.kwargs)
 
 
-def _cyclegan(name: str, direction: str) -> PretrainedWeights:
-    network, kwargs = NETWORKS["cyclegan"]
-    return PretrainedWeights("cyclegan", name, CYCLEGAN_URL.format(name=name), network, kwargs, direction)
-
-
-def _pix2pix(name: str, direction: str) -> PretrainedWeights:
-    network, kwargs = NETWORKS["pix2pix"]
-    return PretrainedWeights("pix2pix", name, PIX2PIX_URL.format(name=name), network, kwargs, direction)
-
-
-_CATALOGUE: tuple[PretrainedWeights, ...] = (
-    # CycleGAN: scripts/download_cyclegan_model.sh, in its order.
-    _cyclegan("apple2orange", "apple photo -> orange photo (ImageNet)"),
-    _cyclegan("orange2apple", "orange photo -> apple photo (ImageNet)"),
-    _cyclegan("summer2winter_yosemite", "summer -> winter Yosemite photo (Flickr)"),
-    _cyclegan("winter2summer_yosemite", "winter -> summer Yosemite photo (Flickr)"),
-    _cyclegan("horse2zebra", "horse photo -> zebra photo (ImageNet)"),
-    _cyclegan("zebra2horse", "zebra photo -> horse photo (ImageNet)"),
-    _cyclegan("monet2photo", "Monet painting -> photo"),
-    _cyclegan("style_monet", "photo -> Monet-style painting"),
-    _cyclegan("style_cezanne", "photo -> Cezanne-style painting"),
-    _cyclegan("style_ukiyoe", "photo -> Ukiyo-e-style painting"),
-    _cyclegan("style_vangogh", "photo -> Van Gogh-style painting"),
-    _cyclegan("sat2map", "satellite photo -> Google map (maps)"),
-    _cyclegan("map2sat", "Google map -> satellite photo (maps)"),
-    _cyclegan("cityscapes_photo2label", "street photo -> semantic label map (Cityscapes)"),
-    _cyclegan("cityscapes_label2photo", "semantic label map -> street photo (Cityscapes)"),
-    _cyclegan("facades_photo2label", "facade photo -> label map (CMP Facades)"),
-    _cyclegan("facades_label2photo", "label map -> facade photo (CMP Facades)"),
-    _cyclegan("iphone2dslr_flower", "iPhone flower photo -> DSLR-style shallow depth of field"),
-    # pix2pix: scripts/download_pix2pix_model.sh.
-    _pix2pix("edges2shoes", "edge map -> shoe photo (UT Zappos50K)"),
-    _pix2pix("sat2map", "satellite photo -> Google map (maps)"),
-    _pix2pix("map2sat", "Google map -> satellite photo (maps)"),
-    _pix2pix("facades_label2photo", "label map -> facade photo (CMP Facades)"),
-    _pix2pix("day2night", "daytime photo -> night photo (Laffont et al. webcams)"),
-)
-
-CATALOGUE: dict[str, dict[str, PretrainedWeights]] = {}
-for _entry in _CATALOGUE:
-    CATALOGUE.setdefault(_entry.model, {})[_entry.name] = _entry
-
-
-def _check_model(model: str) -> dict[str, PretrainedWeights]:
-    if model not in CATALOGUE:
-        raise UnknownNameError(
-            f"no released weights for model {model!r}; valid choices: {', '.join(sorted(CATALOGUE))}"
-        )
-    return CATALOGUE[model]
-
-
-def list_pretrained(model: str | None = None) -> list[str]:
-    """Sorted names of the released generators of ``model``; with no model, every ``"model.name"`` tag."""
-    if model is None:
-        return sorted(entry.tag for entries in CATALOGUE.values() for entry in entries.values())
-    return sorted(_check_model(model))
-
-
-def get_weights(model: str, name: str) -> PretrainedWeights:
-    """The catalogue entry ``model`` / ``name``.
-
-    An unknown model or name raises :class:`~zoo.registry.UnknownNameError` listing the valid ones.
-    """
-    entries = _check_model(model)
-    if name not in entries:
-        raise UnknownNameError(
-            f"no released {model} weights named {name!r}; valid choices: {', '.join(sorted(entries))}"
-        )
-    return entries[name]
-
-
 # --- files -------------------------------------------------------------------------
 
 
 def weights_cache_dir() -> Path:
     """``$ZOO_CACHE_DIR/weights`` (default ``~/.cache/zoo/weights``)."""
-    return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "zoo")) / "weights"
+    return paths.cache_dir("weights")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -204,7 +102,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _check_sha256(path: Path, expected: str, what: str) -> None:
+def check_sha256(path: Path, expected: str, what: str) -> None:
     actual = file_sha256(path)
     if actual != expected.lower():
         raise ChecksumError(
@@ -235,7 +133,7 @@ def fetch_weights(
     expected = sha256 or entry.sha256
     if target.is_file():
         if expected:
-            _check_sha256(target, expected, "cached weights file")
+            check_sha256(target, expected, "cached weights file")
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -248,7 +146,7 @@ def fetch_weights(
         ) from None
     if expected:
         try:
-            _check_sha256(target, expected, "downloaded weights file")
+            check_sha256(target, expected, "downloaded weights file")
         except ChecksumError:
             target.unlink()
             raise
@@ -345,30 +243,3 @@ def load_reference_generator(
     """
     generator.load_state_dict(map_reference_state_dict(source, generator), strict=True)
     return generator
-
-
-def pretrained_generator(
-    model: str,
-    weights: str | os.PathLike,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    progress: bool = True,
-    sha256: str | None = None,
-) -> nn.Module:
-    """A released generator, loaded and in eval mode.
-
-    ``weights`` is a catalogue name (``"horse2zebra"``: fetched with
-    :func:`fetch_weights`) or the path of a reference ``.pth`` file (offline use;
-    the network is the one all of ``model``'s released files use).
-    """
-    _check_model(model)
-    path = Path(weights).expanduser()
-    if path.suffix == ".pth" or path.exists():
-        if sha256:
-            _check_sha256(path, sha256, "weights file")
-        network, kwargs = NETWORKS[model]
-        generator, source = network(**kwargs), path
-    else:
-        entry = get_weights(model, str(weights))
-        generator, source = entry.build_generator(), fetch_weights(entry, cache_dir, progress, sha256)
-    return load_reference_generator(source, generator).eval()

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision.datasets
 import torchvision.datasets.utils
 
 from datamodules import CIFAR10DataModule, DataNotFoundError
-from datamodules.cifar10 import CIFAR10_CLASSES, CIFAR10_URL, read_cifar_batch
+from datamodules.cifar10 import CIFAR10_CLASSES, CIFAR10_FOLDER, CIFAR10_MD5, CIFAR10_URL, read_cifar_batch
 
 PER_BATCH, N_TEST, VAL = 4, 6, 5
 N_TRAIN = 5 * PER_BATCH
@@ -183,3 +184,12 @@ def test_present_files_are_not_downloaded_again(fake_root, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", no_network)
     CIFAR10DataModule(data_dir=str(fake_root)).prepare_data()
+
+
+def test_layout_and_archive_are_torchvisions_but_its_reader_needs_the_official_bytes(fake_root):
+    """Same folder, URL and md5 as torchvision.datasets.CIFAR10, which md5-checks every batch (so not these)."""
+    reference = torchvision.datasets.CIFAR10
+    assert (reference.base_folder, reference.url, reference.tgz_md5) == (CIFAR10_FOLDER, CIFAR10_URL, CIFAR10_MD5)
+    with pytest.raises(RuntimeError, match="not found or corrupted"):
+        reference(str(fake_root), train=False, download=False)
+    assert len(CIFAR10DataModule(data_dir=str(fake_root), val_size=VAL).split_dataset("test")) == N_TEST

@@ -16,7 +16,7 @@ from datamodules import (
     get_datamodule_class,
     list_datamodules,
 )
-from datamodules.base import to_image_tensor
+from datamodules.base import ImageDataModule, to_image_tensor
 from datamodules.digits import ASSET
 
 SPLIT_SIZES = {"train": 1439, "val": 179, "test": 179}
@@ -186,3 +186,23 @@ def test_to_image_tensor_layout_and_resize():
     assert down.shape == (1, 1, 2, 2) and down.min() > 30  # antialiased (plain bilinear gives 0)
     with pytest.raises(TypeError, match="uint8"):
         to_image_tensor(np.zeros((1, 4, 4), dtype=np.float32))
+
+
+def test_a_subclass_of_image_datamodule_keeps_the_positional_loader_arguments():
+    class Tiny(ImageDataModule):
+        channels = 3
+
+        def __init__(self, batch_size: int = 2) -> None:
+            super().__init__(batch_size, 0, False, None, image_size=4, num_classes=2, random_flip=True)
+
+        def load_splits(self):
+            images, labels = torch.zeros(4, 3, 4, 4, dtype=torch.uint8), torch.tensor([0, 1, 0, 1])
+            return {split: (images, labels) for split in ("train", "val", "test")}
+
+    tiny = Tiny()
+    assert (tiny.batch_size, tiny.pin_memory, tiny.image_shape, tiny.num_classes, tiny.random_flip) == (
+        2, False, (3, 4, 4), 2, True)
+    images, labels = next(iter(tiny.train_dataloader()))
+    assert images.shape == (2, 3, 4, 4) and images.eq(-1).all()
+    with pytest.raises(ValueError, match="image_size must be >= 1, got 0"):
+        ImageDataModule(image_size=0)

@@ -1,10 +1,7 @@
-"""Image folders: file modes, layouts, paired/unpaired DataModules, splits, published-set download (offline)."""
+"""Image folders: file modes, layouts, the paired / unpaired / plain folder DataModules, splits (offline)."""
 
 from __future__ import annotations
 
-import tarfile
-import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +10,13 @@ import torch
 from PIL import Image
 
 import datamodules
-from datamodules import DataNotFoundError, UnknownNameError
-from datamodules import folders as F
-from datamodules.folders import (
-    ImageFolderDataModule,
-    ImageTransform,
-    PairedFolderDataModule,
-    UnpairedFolderDataModule,
-    datamodule_for,
-    detect_layout,
-    load_image,
-    open_image,
-)
+from datamodules import UnknownNameError
+from datamodules.folders import ImageFolderDataModule, PairedFolderDataModule, UnpairedFolderDataModule
+from datamodules.layouts import detect_layout
+from datamodules.preprocess import PREPROCESS_POLICIES
+from datamodules.published import datamodule_for
 from tests.fake_data import random_image, write_aligned_folder, write_unpaired_folder
+from zoo.images import list_images, load_image, open_image
 
 KEYS = {"A", "B", "A_label", "B_label", "A_name", "B_name"}
 
@@ -72,46 +63,14 @@ def test_list_images_skips_hidden_files_and_other_suffixes(tmp_path):
     (tmp_path / "sub").mkdir()
     for name in ("b.png", "sub/a.JPG", "._b.png", "notes.txt"):
         random_image(4, 4).save(tmp_path / name, format="PNG")
-    assert [p.name for p in F.list_images(tmp_path)] == ["b.png", "a.JPG"]
+    assert [p.name for p in list_images(tmp_path)] == ["b.png", "a.JPG"]
     with pytest.raises(FileNotFoundError, match="no images"):
-        F.list_images(_empty(tmp_path))
+        list_images(_empty(tmp_path))
 
 
 def _empty(tmp_path: Path) -> Path:
     (tmp_path / "empty").mkdir(exist_ok=True)
     return tmp_path / "empty"
-
-
-# -- transforms ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("preprocess", "size", "train_hw", "eval_hw"),
-    [
-        ("resize_and_crop", (37, 53), (16, 16), (16, 16)),
-        ("scale_width_and_crop", (37, 53), (16, 16), (16, 16)),
-        ("crop", (37, 53), (16, 16), (16, 16)),
-        ("crop", (10, 12), (16, 16), (16, 16)),  # smaller than the crop: scaled up first
-        ("scale_width", (37, 53), (24, 16), (24, 16)),  # 16 * 53 / 37 = 22.9 -> 24 (multiple of 4)
-        ("none", (37, 53), (52, 36), (52, 36)),
-        ("resize", (37, 53), (16, 16), (16, 16)),
-    ],
-)
-def test_transform_sizes(preprocess, size, train_hw, eval_hw):
-    image = random_image(*size)
-    for train, hw in ((True, train_hw), (False, eval_hw)):
-        out = ImageTransform(preprocess, 16, 18, flip=True, train=train)(image)
-        assert tuple(out.shape) == (3, *hw), (preprocess, train)
-
-
-def test_eval_transform_is_deterministic_and_train_transform_is_random():
-    image = random_image(37, 53)
-    evaluate = ImageTransform("resize_and_crop", 16, 24, flip=True, train=False)
-    assert torch.equal(evaluate(image), evaluate(image))
-    torch.manual_seed(0)
-    train = ImageTransform("resize_and_crop", 16, 24, flip=True, train=True)
-    params = {train.sample(image.size) for _ in range(20)}
-    assert len({p.crop for p in params}) > 1 and {p.flip for p in params} == {True, False}
 
 
 def test_bad_arguments_name_the_value_and_the_choices(tmp_path):
@@ -166,7 +125,7 @@ def test_shapes_are_known_before_any_file_is_read(tmp_path):
 # -- paired ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preprocess", F.PREPROCESS_POLICIES)
+@pytest.mark.parametrize("preprocess", PREPROCESS_POLICIES)
 def test_paired_crops_and_flips_are_shared(tmp_path, preprocess):
     torch.manual_seed(0)
     root = write_aligned_folder(tmp_path, {"train": 3, "val": 1})
@@ -347,82 +306,3 @@ def test_registered_names():
     assert datamodules.get_datamodule_class("paired_folder") is PairedFolderDataModule
     assert datamodules.get_datamodule_class("unpaired_folder") is UnpairedFolderDataModule
     assert datamodules.get_datamodule_class("image_folder") is ImageFolderDataModule
-
-
-# -- published sets ------------------------------------------------------------------------
-
-
-def test_catalogues_match_the_published_lists():
-    assert sorted(F.CYCLEGAN_DATASETS) == sorted([
-        "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo", "ukiyoe2photo",
-        "vangogh2photo", "maps", "cityscapes", "facades", "iphone2dslr_flower", "ae_photos"])
-    assert sorted(F.PIX2PIX_DATASETS) == ["cityscapes", "edges2handbags", "edges2shoes", "facades", "maps", "night2day"]
-    assert F.CYCLEGAN_DATASETS["horse2zebra"].url == "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/horse2zebra.zip"
-    assert F.PIX2PIX_DATASETS["facades"].url == "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
-    assert PairedFolderDataModule(dataset="facades").direction == "BtoA"
-    assert PairedFolderDataModule(dataset="facades", direction="AtoB").direction == "AtoB"
-    assert PairedFolderDataModule(dataset="edges2shoes").direction == "AtoB"
-
-
-def _zip_cyclegan(tmp_path: Path, name: str) -> Path:
-    source = write_unpaired_folder(tmp_path / "src" / name, {"trainA": 2, "trainB": 3, "testA": 1, "testB": 1})
-    archive = tmp_path / f"{name}.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for path in sorted(source.rglob("*.jpg")):
-            zf.write(path, path.relative_to(source.parent).as_posix())
-    return archive
-
-
-def test_download_and_extract_a_cyclegan_zip(tmp_path, monkeypatch):
-    archive = _zip_cyclegan(tmp_path, "horse2zebra")
-    entry = replace(F.CYCLEGAN_DATASETS["horse2zebra"], url=archive.as_uri())
-    monkeypatch.setitem(F.CYCLEGAN_DATASETS, "horse2zebra", entry)
-    monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "data"))
-    dm = UnpairedFolderDataModule(dataset="horse2zebra", image_size=8, batch_size=1)
-    assert dm.root == tmp_path / "data" / "cyclegan" / "horse2zebra"
-    dm.prepare_data()
-    assert (dm.root / "trainA").is_dir() and not (dm.root.parent / "horse2zebra.zip").exists()
-    assert len(list(dm.train_dataloader())) == 3
-    dm.prepare_data()  # already there: nothing to do
-
-
-def test_download_and_extract_a_pix2pix_tarball(tmp_path, monkeypatch):
-    source = write_aligned_folder(tmp_path / "src" / "facades", {"train": 2, "val": 1, "test": 1}, size=(8, 8))
-    archive = tmp_path / "facades.tar.gz"
-    with tarfile.open(archive, "w:gz") as tf:
-        tf.add(source, arcname="facades")
-    monkeypatch.setitem(F.PIX2PIX_DATASETS, "facades", replace(F.PIX2PIX_DATASETS["facades"], url=archive.as_uri()))
-    dm = PairedFolderDataModule(dataset="facades", data_dir=str(tmp_path / "data"), image_size=8)
-    dm.prepare_data()
-    assert dm.root == tmp_path / "data" / "pix2pix" / "facades" and dm.layout == "aligned"
-    dm.setup()
-    assert [len(dm.split_dataset(s)) for s in ("train", "val", "test")] == [2, 1, 1]
-    item = dm.split_dataset("val")[0]  # BtoA by default: A is the right half of the file
-    assert torch.equal(item["A"], load_image(dm.root / "val" / "val_0000.png", 3, None)[..., 8:])
-
-
-def test_failed_download_names_the_url_and_the_folder(tmp_path, monkeypatch):
-    missing = (tmp_path / "nowhere" / "monet2photo.zip").as_uri()
-    monkeypatch.setitem(F.CYCLEGAN_DATASETS, "monet2photo", replace(F.CYCLEGAN_DATASETS["monet2photo"], url=missing))
-    dm = UnpairedFolderDataModule(dataset="monet2photo", data_dir=str(tmp_path / "data"))
-    with pytest.raises(DataNotFoundError) as info:
-        dm.prepare_data()
-    message = str(info.value)
-    assert missing in message and "Automatic download failed" in message
-    assert f"Extract monet2photo.zip into {tmp_path / 'data' / 'cyclegan'}" in message
-    assert str(tmp_path / "data" / "cyclegan" / "monet2photo" / "trainA") in message
-    with pytest.raises(DataNotFoundError, match="(?s)efrosgans.eecs.berkeley.edu/pix2pix/datasets/maps.tar.gz.*download=False"):
-        PairedFolderDataModule(dataset="maps", data_dir=str(tmp_path / "data"), download=False).prepare_data()
-    with pytest.raises(DataNotFoundError, match="not distributed"):
-        PairedFolderDataModule(dataset="cityscapes", data_dir=str(tmp_path / "data")).prepare_data()
-    with pytest.raises(DataNotFoundError, match="monet2photo"):
-        dm.setup()  # setup without the files says the same
-
-
-def test_archive_members_outside_the_folder_are_refused(tmp_path):
-    archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("../escape.txt", "x")
-    with pytest.raises(ValueError, match="outside"):
-        F.extract_archive(archive, tmp_path / "out")
-    assert not (tmp_path / "escape.txt").exists()

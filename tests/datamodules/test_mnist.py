@@ -191,7 +191,7 @@ def test_offline_download_gives_a_clear_error(tmp_path, monkeypatch):
     dm = MNISTDataModule(data_dir=str(tmp_path), download=True)
     with pytest.raises(DataNotFoundError) as info:
         dm.prepare_data()
-    assert calls and calls[0] == (str(tmp_path), True, True)
+    assert calls == [(str(tmp_path), False, True)]  # one call fetches all four files
     message = str(info.value)
     assert "MNIST" in message and str(tmp_path / "MNIST" / "raw") in message
     assert "Automatic download failed: URLError" in message and "name resolution" in message
@@ -217,3 +217,19 @@ def test_real_mnist_test_files_if_available():
     assert labels.shape == (10000,) and set(labels.tolist()) == set(range(10))
     assert hashlib.md5(gzip.decompress(images_path.read_bytes())).hexdigest() == "2646ac647ad5339dbf082846283269ea"
     assert hashlib.md5(gzip.decompress(labels_path.read_bytes())).hexdigest() == "27ae3e4e09519cfbb04c329615203637"
+
+
+def test_the_folder_is_torchvisions_and_reads_the_same(tmp_path):
+    """torchvision.datasets.MNIST pointed at data_dir finds (plain) files there and reads the same tensors."""
+    write_fake_mnist(tmp_path, gz=False)
+    dm = MNISTDataModule(data_dir=str(tmp_path), image_size=28, val_size=0)
+    for train, split in ((True, "train"), (False, "test")):
+        reference = torchvision.datasets.MNIST(str(tmp_path), train=train, download=False)
+        ours = dm.split_dataset(split)
+        assert torch.equal(ours.images[:, 0], reference.data) and torch.equal(ours.labels, reference.targets)
+
+
+def test_gz_only_files_are_read_where_torchvision_refuses_them(fake_root):
+    with pytest.raises(RuntimeError, match="Dataset not found"):
+        torchvision.datasets.MNIST(str(fake_root), train=False, download=False)
+    assert len(MNISTDataModule(data_dir=str(fake_root), val_size=VAL).split_dataset("test")) == N_TEST

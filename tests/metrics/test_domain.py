@@ -19,7 +19,7 @@ from zoo.metrics.domain import (
     identity_accuracy,
 )
 from zoo.metrics.paired import lpips, paired_metrics
-from zoo.metrics.train_digits_classifier import load_split
+from benchmarks.train_digits_classifier import load_split
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_classifier_accepts_rgb_and_other_sizes(splits):
 
 def test_training_script_runs_and_augmentation_is_deterministic(tmp_path, capsys):
     """One epoch through the CLI (the full 30-epoch run was checked to be bit-identical across runs)."""
-    from zoo.metrics.train_digits_classifier import main, random_shift
+    from benchmarks.train_digits_classifier import main, random_shift
 
     images = torch.rand(6, 1, 32, 32) * 2 - 1
     first = random_shift(images, torch.Generator().manual_seed(5))

@@ -160,37 +160,3 @@ def test_to_uint8_rgb_conventions():
     assert out.dtype == torch.uint8 and out.shape == (1, 3, 1, 3)
     assert out[0, :, 0].tolist() == [[0, 128, 255]] * 3
     assert np.array_equal(to_uint8_rgb(as_float(image_sets()[0])).numpy(), image_sets()[0].numpy())
-
-
-def test_evaluate_cli_scores_folders_and_writes_json(tmp_path, weights, capsys):
-    import json
-
-    from zoo.evaluate import main
-
-    real, fake = image_sets()
-    real_dir, fake_dir = write_pngs(tmp_path / "real", real[:12]), write_pngs(tmp_path / "fake", fake[:12])
-    out = tmp_path / "scores.json"
-    main(["--fake", str(fake_dir), "--real", str(real_dir), "--metrics", "fid,kid", "--inception-weights",
-          str(weights), "--kid-subset-size", "6", "--kid-subsets", "5", "--batch-size", "6", "--output", str(out)])
-    result = json.loads(out.read_text())
-    assert set(result["metrics"]) == {"fid", "kid", "kid_std"} and result["metrics"]["fid"] > 0
-    assert result["num_samples"] == 12 and result["real"]["count"] == 12
-    printed = capsys.readouterr().out
-    assert "fid" in printed and f"written: {out}" in printed
-    # a second run hits the real-statistics cache
-    main(["--fake", str(fake_dir), "--real", str(real_dir), "--metrics", "fid", "--inception-weights", str(weights),
-          "--output", str(out)])
-    assert json.loads(out.read_text())["real"]["cache"]["hit"] is True
-
-
-def test_evaluate_cli_errors_name_the_choices(tmp_path, capsys):
-    from zoo.evaluate import main
-
-    with pytest.raises(SystemExit):
-        main(["--fake", str(tmp_path), "--real", "svhn", "--metrics", "fid"])
-    import datamodules
-
-    assert "valid data sets: " + ", ".join(datamodules.list_datamodules()) in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--fake", str(tmp_path), "--real", "digits", "--metrics", "fidd"])
-    assert "unknown metric 'fidd'" in capsys.readouterr().err

@@ -96,7 +96,7 @@ def test_auxiliary_classifier_learns_the_classes_of_real_digits():
     assert accuracy > 0.5 and accuracy > before + 0.3
     # and G's samples carry their class: D's classifier recognises them
     labels = torch.arange(100) % 10
-    fake_accuracy = (model.classify(model.sample(100, labels)).argmax(1) == labels).float().mean()
+    fake_accuracy = (model.classify(model.sample(100, labels=labels)).argmax(1) == labels).float().mean()
     assert fake_accuracy > 0.5
 
 
@@ -116,8 +116,8 @@ def test_sample_api_and_label_checks():
     images = model.sample(4)
     assert images.shape == (4, 1, 32, 32) and images.min() >= -1 and images.max() <= 1
     z, y = torch.randn(4, 16), torch.tensor([0, 1, 2, 3])
-    assert torch.equal(model.sample(4, y, z), model.sample(4, y, z))
-    assert not torch.allclose(model.sample(4, 0, z), model.sample(4, 1, z))  # the label matters
+    assert torch.equal(model.sample(4, labels=y, noise=z), model.sample(4, labels=y, noise=z))
+    assert not torch.allclose(model.sample(4, labels=0, noise=z), model.sample(4, labels=1, noise=z))  # the label matters
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\]"):
         model.sample(2, labels=torch.tensor([0, 10]))
     with pytest.raises(ValueError, match="shape"):

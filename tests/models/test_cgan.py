@@ -48,7 +48,7 @@ def test_discriminator_learns_to_separate_real_from_fake():
     model.eval()
     with torch.no_grad():
         real = torch.sigmoid(model.discriminator(x, y)).mean()
-        fake = torch.sigmoid(model.discriminator(model.sample(len(y), y), y)).mean()
+        fake = torch.sigmoid(model.discriminator(model.sample(len(y), labels=y), y)).mean()
     assert real > fake + 0.1
 
 
@@ -62,7 +62,7 @@ def test_ema_generator_tracks_but_differs_and_is_used_for_sampling():
     z, y = torch.randn(4, 16), torch.arange(4)
     with torch.no_grad():
         expected = model.generator_ema.eval()(z, y)
-    assert torch.allclose(model.sample(4, y, z), expected)
+    assert torch.allclose(model.sample(4, labels=y, noise=z), expected)
 
 
 def test_sample_api_and_label_checks():

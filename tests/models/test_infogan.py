@@ -31,7 +31,7 @@ def q_accuracy_on_fresh_samples(model, n=400):
     codes = torch.arange(n) % model.categorical_dims[0]
     with torch.random.fork_rng():
         torch.manual_seed(123)
-        images = model.sample(n, {"categorical": codes})
+        images = model.sample(n, codes={"categorical": codes})
     return (model.infer_codes(images)["categorical"][:, 0] == codes).float().mean().item()
 
 
@@ -74,13 +74,13 @@ def test_sample_honours_the_given_codes():
     model = InfoGAN(**TINY)
     z = torch.randn(2, 16)
     cont = torch.zeros(2, 2)
-    a = model.sample(2, {"categorical": torch.tensor([3, 3]), "continuous": cont}, noise=z)
-    b = model.sample(2, {"categorical": torch.tensor([3, 3]), "continuous": cont}, noise=z)
-    c = model.sample(2, {"categorical": torch.tensor([7, 7]), "continuous": cont}, noise=z)
-    d = model.sample(2, {"categorical": torch.tensor([3, 3]), "continuous": cont + 1}, noise=z)
+    a = model.sample(2, codes={"categorical": torch.tensor([3, 3]), "continuous": cont}, noise=z)
+    b = model.sample(2, codes={"categorical": torch.tensor([3, 3]), "continuous": cont}, noise=z)
+    c = model.sample(2, codes={"categorical": torch.tensor([7, 7]), "continuous": cont}, noise=z)
+    d = model.sample(2, codes={"categorical": torch.tensor([3, 3]), "continuous": cont + 1}, noise=z)
     assert torch.equal(a, b)
     assert not torch.allclose(a, c) and not torch.allclose(a, d)
-    assert model.sample(5, {"categorical": 4}).shape == (5, 1, 32, 32)
+    assert model.sample(5, codes={"categorical": 4}).shape == (5, 1, 32, 32)
     assert model.sample(5).shape == (5, 1, 32, 32)
     images, labels = model.sample_for_metrics(6)
     assert images.shape == (6, 1, 32, 32) and labels is None
@@ -92,21 +92,21 @@ def test_sample_honours_the_given_codes():
 def test_code_checks():
     model = InfoGAN(**TINY)
     with pytest.raises(ValueError, match=r"lie in \[0, K_i - 1\]"):
-        model.sample(2, {"categorical": torch.tensor([0, 10])})
+        model.sample(2, codes={"categorical": torch.tensor([0, 10])})
     with pytest.raises(ValueError, match=r"codes\['categorical'\] must have shape"):
-        model.sample(3, {"categorical": torch.tensor([0, 1])})
+        model.sample(3, codes={"categorical": torch.tensor([0, 1])})
     with pytest.raises(ValueError, match=r"codes\['continuous'\] must have shape \(3, 2\)"):
-        model.sample(3, {"continuous": torch.zeros(3, 5)})
+        model.sample(3, codes={"continuous": torch.zeros(3, 5)})
     with pytest.raises(ValueError, match="unknown code names"):
-        model.sample(3, {"style": torch.zeros(3)})
+        model.sample(3, codes={"style": torch.zeros(3)})
 
 
 def test_several_categorical_codes_and_no_continuous_code_train_and_sample():
     model = InfoGAN(categorical_dims=[10, 3], continuous_dim=0, **TINY)
     assert model.generator.project[0].in_features == 16 + 10 + 3
     train(model, max_steps=2)
-    both = model.sample(4, {"categorical": torch.tensor([[1, 0], [1, 2], [9, 1], [0, 0]])})
-    first_only = model.sample(4, {"categorical": torch.tensor([1, 1, 9, 0])})
+    both = model.sample(4, codes={"categorical": torch.tensor([[1, 0], [1, 2], [9, 1], [0, 0]])})
+    first_only = model.sample(4, codes={"categorical": torch.tensor([1, 1, 9, 0])})
     assert both.shape == first_only.shape == (4, 1, 32, 32)
     assert model.infer_codes(both)["categorical"].shape == (4, 2)
     assert model.extra_grids() == {}
@@ -132,7 +132,7 @@ def test_grids():
     cat[:, 0] = 3
     cont = torch.zeros(5, 2)
     cont[:, 1] = torch.linspace(-2, 2, 5)
-    expected = model.sample(5, {"categorical": cat, "continuous": cont}, z)
+    expected = model.sample(5, codes={"categorical": cat, "continuous": cont}, noise=z)
     assert torch.allclose(sweep[15:20], expected, atol=1e-6)
     assert not torch.allclose(sweep[15], sweep[19])
 

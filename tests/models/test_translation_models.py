@@ -9,8 +9,9 @@ from PIL import Image
 
 import zoo
 from datamodules import DigitOutlinesDataModule, DigitStrokesDataModule
+import torch.nn.functional as F
+
 from tests.models.helpers import params
-from zoo.losses import target_loss
 from zoo.models.translation import reference_lr_factor
 
 TINY = dict(in_channels=1, out_channels=1, generator_channels=8, discriminator_channels=8)
@@ -99,14 +100,107 @@ def test_cyclegan_identity_loss_needs_equal_channels():
     assert zoo.create_model("cyclegan", in_channels=1, out_channels=3, lambda_identity=0, num_blocks=1)
 
 
-def test_target_loss_is_the_reference_gan_loss():
-    logits = torch.tensor([0.5, -1.0])
-    assert target_loss(logits, True, "lsgan") == pytest.approx(((0.5 - 1) ** 2 + 4) / 2)
-    assert target_loss(logits, False, "lsgan") == pytest.approx((0.25 + 1) / 2)
-    assert target_loss(logits, True, "bce") == pytest.approx(
-        torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.ones(2)).item())
-    with pytest.raises(ValueError, match="bce, lsgan"):
-        target_loss(logits, True, "hinge")
+def old_target_loss(logits: torch.Tensor, real: bool, kind: str) -> torch.Tensor:
+    """``zoo.losses.target_loss`` as the translation models used it before they took the AdversarialLoss objects:
+    D's output against an all-ones (real) or all-zeros (fake) target, averaged over the PatchGAN map."""
+    target = torch.full_like(logits, 1.0 if real else 0.0)
+    return F.binary_cross_entropy_with_logits(logits, target) if kind == "bce" else F.mse_loss(logits, target)
+
+
+@pytest.mark.parametrize("build", [tiny_pix2pix, tiny_cyclegan], ids=["pix2pix", "cyclegan"])
+@pytest.mark.parametrize("kind", ["bce", "lsgan"])
+@pytest.mark.parametrize("precision", ["32", "bf16-mixed"])
+def test_translation_gan_losses_equal_the_old_target_formulas(build, kind, precision):
+    """G: ℓ(D(G(x)), real); D: ½[ℓ(D(y), real) + ℓ(D(G(x)), fake)], bit for bit, in float32 and under autocast."""
+    model = build(loss=kind)
+    torch.manual_seed(0)
+    real, fake = torch.randn(2, 4, 1, 5, 5).mul(2).unbind(0)  # PatchGAN maps
+    if precision == "bf16-mixed":
+        real, fake = real.bfloat16(), fake.bfloat16()  # what the PatchGAN convolutions return under autocast
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+        d_real, d_fake = model.adversarial.discriminator_terms(real, fake)
+        d_loss = 0.5 * model.adversarial.discriminator(real, fake)  # the ½ each model writes
+        g_loss = model.adversarial.generator(fake)
+        old_real, old_fake, old_g = (old_target_loss(real, True, kind), old_target_loss(fake, False, kind),
+                                     old_target_loss(fake, True, kind))
+    assert torch.equal(d_real, old_real) and torch.equal(d_fake, old_fake)
+    assert torch.equal(d_loss, 0.5 * (old_real + old_fake))
+    assert torch.equal(g_loss, old_g)
+
+
+class RecordLogits(pl.Callback):
+    """Every output of the discriminators during the first training step, in call order."""
+
+    def __init__(self, model, names):
+        self.outputs = {name: [] for name in names}
+        for name in names:
+            getattr(model, name).register_forward_hook(lambda m, a, out, name=name: self.outputs[name].append(out.detach()))
+
+
+@pytest.mark.parametrize("kind", ["bce", "lsgan"])
+def test_pix2pix_step_logs_the_old_target_formulas(kind):
+    torch.manual_seed(0)
+    model = tiny_pix2pix(loss=kind)
+    record = RecordLogits(model, ["discriminator"])
+    trainer = quick_trainer(max_steps=1)
+    trainer.fit(model, datamodule=DigitOutlinesDataModule(batch_size=4))
+    real, fake_d, fake_g = record.outputs["discriminator"]  # D step: (x, y), (x, G(x)); G step: (x, G(x))
+    logged = trainer.callback_metrics
+    assert torch.equal(logged["train/d_real"], old_target_loss(real, True, kind))
+    assert torch.equal(logged["train/d_fake"], old_target_loss(fake_d, False, kind))
+    assert torch.equal(logged["train/d_loss"], 0.5 * (old_target_loss(real, True, kind) + old_target_loss(fake_d, False, kind)))
+    assert torch.equal(logged["train/g_loss"], old_target_loss(fake_g, True, kind))
+
+
+@pytest.mark.parametrize("kind", ["lsgan", "bce"])
+def test_cyclegan_step_logs_the_old_target_formulas(kind):
+    torch.manual_seed(0)
+    model = tiny_cyclegan(loss=kind, pool_size=0)
+    record = RecordLogits(model, ["discriminator_a", "discriminator_b"])
+    trainer = quick_trainer(max_steps=1)
+    trainer.fit(model, datamodule=DigitStrokesDataModule(batch_size=4))
+    g_b, real_b, fake_b = record.outputs["discriminator_b"]  # G step D_Y(G(x)); D step D_Y(y), D_Y(pooled G(x))
+    g_a, real_a, fake_a = record.outputs["discriminator_a"]
+    old = old_target_loss
+    logged = trainer.callback_metrics
+    assert torch.equal(logged["train/g_loss"], old(g_b, True, kind) + old(g_a, True, kind))
+    assert torch.equal(logged["train/d_loss_b"], 0.5 * (old(real_b, True, kind) + old(fake_b, False, kind)))
+    assert torch.equal(logged["train/d_loss_a"], 0.5 * (old(real_a, True, kind) + old(fake_a, False, kind)))
+
+
+@pytest.mark.parametrize("build", [tiny_pix2pix, tiny_cyclegan], ids=["pix2pix", "cyclegan"])
+@pytest.mark.parametrize("kind", ["hinge", "wgan-gp"])
+def test_hinge_and_wgan_gp_train_on_patch_maps(build, kind):
+    torch.manual_seed(0)
+    model = build(loss=kind, norm="instance")
+    data = DigitOutlinesDataModule(batch_size=4) if build is tiny_pix2pix else DigitStrokesDataModule(batch_size=4)
+    trainer = quick_trainer(max_steps=2)
+    trainer.fit(model, datamodule=data)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all(torch.isfinite(v) for v in trainer.callback_metrics.values())
+    assert any(k.startswith("train/gradient_penalty") for k in trainer.callback_metrics) == (kind == "wgan-gp")
+
+
+def test_pix2pix_penalties_differentiate_the_target_side_only():
+    """x is D's condition: the gradient penalty interpolates y with G(x) and R1 takes ∇_y D(x, y)."""
+    torch.manual_seed(0)
+    model = tiny_pix2pix(loss="wgan-gp", norm="instance", r1_weight=1.0)
+    inputs = []
+    model.discriminator.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+    quick_trainer(max_steps=1).fit(model, datamodule=DigitOutlinesDataModule(batch_size=4))
+    real_pair, fake_pair, interpolates = inputs[:3]  # D step: (x, y), (x, G(x)), then the penalty's (x, ŷ)
+    assert torch.equal(interpolates[:, :1], real_pair[:, :1])  # the condition x is not interpolated
+    eps = (interpolates[:, 1:] - fake_pair[:, 1:]) / (real_pair[:, 1:] - fake_pair[:, 1:])
+    assert torch.allclose(eps, eps.flatten(1)[:, :1, None, None].expand_as(eps), atol=1e-3)  # one ε per image
+    # R1: D's real input is cat([x, y']) with y' the copy of y that requires grad (not a leaf pair)
+    assert real_pair.requires_grad and type(real_pair.grad_fn).__name__ == "CatBackward0"
+
+
+def test_translation_losses_are_validated():
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
+        tiny_pix2pix(loss="nope")
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
+        tiny_cyclegan(loss="wgan")
 
 
 @pytest.mark.parametrize("build", [tiny_pix2pix, tiny_cyclegan], ids=["pix2pix", "cyclegan"])
@@ -162,3 +256,22 @@ def test_sample_grid_rows_show_input_translation_and_target():
     data = DigitStrokesDataModule()
     first = next(iter(data.val_dataloader()))
     assert torch.equal(images[0], first["A"][0]) and torch.equal(images[3], first["B"][0])
+
+
+def test_validation_metrics_are_the_paired_metrics():
+    """L1, PSNR (per image, averaged) and SSIM of zoo.metrics.paired: the torchmetrics formulas."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    torch.manual_seed(0)
+    model = tiny_pix2pix()
+    batch = next(iter(DigitOutlinesDataModule(batch_size=6).val_dataloader()))
+    with torch.no_grad():
+        model.evaluate_batch(batch, "val")
+        output = model.generator(batch["A"])
+    target = batch["B"]
+    psnr = peak_signal_noise_ratio(output, target, data_range=2.0, reduction="none", dim=(1, 2, 3)).mean()
+    ssim = structural_similarity_index_measure(output, target, data_range=2.0)
+    metrics = {key: metric.compute() for key, metric in model._val_metrics.items()}
+    assert torch.allclose(metrics["val_l1"], (output - target).abs().mean())
+    assert torch.allclose(metrics["val_psnr"], psnr) and torch.allclose(metrics["val_ssim"], ssim)
+    assert 0 <= metrics["val_identity_accuracy"] <= 1

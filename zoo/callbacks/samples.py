@@ -3,7 +3,9 @@
 The grid comes from the model's ``sample_grid()`` (one row per class for the
 conditional models), so consecutive grids are directly comparable. A model with
 ``extra_grids()`` (InfoGAN: one sweep per continuous code) gets those written
-too, as ``<name>_step_000500.png``. Files land
+too, as ``<name>_step_000500.png``; a model with ``grid_due()`` (ProGAN: true
+after the last step of each resolution phase) also gets a grid whenever it
+says so. Files land
 in ``<run dir>/samples/step_000500.png``; the same image is sent to a
 TensorBoard or Weights & Biases logger when one is attached. Only rank 0
 writes.
@@ -39,7 +41,9 @@ class SampleGrid(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         step = trainer.global_step
-        if self.every_n_steps and step > 0 and step % self.every_n_steps == 0 and step != self._last_step:
+        periodic = self.every_n_steps and step > 0 and step % self.every_n_steps == 0
+        requested = hasattr(pl_module, "grid_due") and pl_module.grid_due()  # same on every rank
+        if (periodic or requested) and step != self._last_step:
             self.write(trainer, pl_module)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -13,7 +13,7 @@ seed 0, 30 epochs, epoch 25 selected on val): train 1.0000, val 0.9888
 
 Reproduce the weights bit for bit (15-80 s on two CPU cores)::
 
-    python -m zoo.metrics.train_digits_classifier --out zoo/metrics/assets/digits_classifier.pt --epochs 30 --seed 0
+    python -m benchmarks.train_digits_classifier --out zoo/metrics/assets/digits_classifier.pt --epochs 30 --seed 0
 
 Architecture (151,306 parameters, a 0.61 MB state dict)::
 
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 WEIGHTS = Path(__file__).parent / "assets" / "digits_classifier.pt"
-"""The shipped state dict of :class:`DigitsClassifier` (written by ``train_digits_classifier``)."""
+"""The shipped state dict of :class:`DigitsClassifier` (written by ``benchmarks.train_digits_classifier``)."""
 
 INPUT_SIZE = 32
 FEATURE_DIM = 128
@@ -112,7 +112,7 @@ def load_digits_classifier(device: str | torch.device = "cpu") -> DigitsClassifi
         if not WEIGHTS.is_file():
             raise FileNotFoundError(
                 f"digits classifier weights not found: {WEIGHTS}; rebuild them with "
-                "`python -m zoo.metrics.train_digits_classifier`"
+                "`python -m benchmarks.train_digits_classifier`"
             )
         state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
         model = DigitsClassifier()

@@ -152,10 +152,8 @@ def fd_digits(real_images: Tensor, fake_images: Tensor, classifier: nn.Module | 
     The features are the classifier's 128-d penultimate activations (after
     ReLU); see :func:`frechet_distance`.  Lower is better: 0 means the two
     feature distributions have the same mean and covariance.  Two disjoint
-    samples of real digits do not reach 0 (sampling noise): the shipped
-    classifier gives about 41 for the val vs test split (179 images each),
-    against about 1,300 for test vs uniform noise and 1,900-2,200 for test vs
-    a constant image (see ``docs/metrics.md``).  Use the same number of images when comparing
+    samples of real digits do not reach 0 (sampling noise); the measured
+    floor and ceilings are in ``docs/metrics.md``.  Use the same number of images when comparing
     models: the estimate is biased upwards for small sets.
 
     This is NOT FID (no Inception-v3; different scale); call it "FD-digits".
@@ -176,14 +174,20 @@ def classifier_inception_score(images: Tensor, classifier: nn.Module | None = No
     returned).  It is high when every image is classified confidently AND the
     classes are used evenly: 1 is worst (all images get the same prediction,
     e.g. a collapsed generator or a constant image), 10 (the number of classes)
-    is the best possible.  The real test digits score about 9.55, uniform noise about 1.3.
+    is the best possible (real-digit and noise figures: ``docs/metrics.md``).
 
     This is NOT the Inception Score of Salimans et al. (no Inception-v3).
     """
     _check_images(images)
-    if not 1 <= splits <= len(images):
-        raise ValueError(f"splits must be in [1, {len(images)}], got {splits}")
-    log_p = torch.log_softmax(_logits(images, classifier).double(), dim=1).cpu()
+    return inception_score_of_logits(_logits(images, classifier), splits)
+
+
+def inception_score_of_logits(logits: Tensor, splits: int = 1) -> float:
+    """``exp(E_x KL(p(y|x) || p(y)))`` from a classifier's logits (N, classes); see
+    :func:`classifier_inception_score`. The mean over ``splits`` consecutive chunks."""
+    if not 1 <= splits <= len(logits):
+        raise ValueError(f"splits must be in [1, {len(logits)}], got {splits}")
+    log_p = torch.log_softmax(logits.double(), dim=1).cpu()
     scores = []
     for chunk in log_p.chunk(splits):
         log_marginal = torch.logsumexp(chunk, dim=0) - np.log(len(chunk))
@@ -196,9 +200,8 @@ def conditional_accuracy(images: Tensor, labels: Tensor, classifier: nn.Module |
     """Fraction of class-conditional samples ``G(z, y)`` that the digits classifier assigns to ``y``.
 
     ``labels (N,)`` are the requested classes (or ``(N, 10)`` one-hot).  1 is
-    best, 0 worst; an unconditional generator gets about 0.1 (chance).  Real
-    test digits with their true labels score about 0.98 (the classifier's own
-    accuracy), which is the practical ceiling.
+    best, 0 worst; 1 / classes is chance.  The classifier's own accuracy on
+    real digits is the practical ceiling (measured in ``docs/metrics.md``).
     """
     return _accuracy_against(images, labels, classifier)
 
@@ -208,8 +211,8 @@ def identity_accuracy(translated_images: Tensor, source_labels: Tensor, classifi
 
     For a translation that should keep the digit's identity (e.g. a style or
     domain change), feed the outputs and the labels of the inputs: 1 is best
-    (identity always preserved), about 0.1 is chance, 0 worst.  The ceiling is
-    the classifier's accuracy on real digits (about 0.98).
+    (identity always preserved), 1 / classes is chance, 0 worst.  The ceiling
+    is the classifier's accuracy on real digits (``docs/metrics.md``).
     """
     return _accuracy_against(translated_images, source_labels, classifier)
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -38,6 +36,7 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from zoo.metrics.inception import inception_feature_extractor, to_uint8_rgb
+from zoo.paths import cache_dir
 
 INCEPTION_METRICS = ("fid", "is", "kid")
 DIGITS_METRICS = ("fd_digits", "cis", "conditional_accuracy")
@@ -52,10 +51,6 @@ def check_metric_names(names: Sequence[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}; valid choices: {', '.join(METRICS)}")
     return names
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "zoo"))
 
 
 def world() -> tuple[int, int]:
@@ -278,9 +273,7 @@ class FidelityEvaluator:
         if "fd_digits" in self.metrics:
             out["fd_digits"] = domain.frechet_distance(real["digits_features"], fake["digits_features"].cpu())
         if "cis" in self.metrics:
-            probs = fake["digits_logits"].double().softmax(1)
-            kl = (probs * (probs.clamp_min(1e-12).log() - probs.mean(0, keepdim=True).log())).sum(1)
-            out["cis"] = kl.mean().exp().item()
+            out["cis"] = domain.inception_score_of_logits(fake["digits_logits"])
         if "conditional_accuracy" in self.metrics:
             labels = fake["labels"].long()
             if (labels < 0).any():

@@ -18,7 +18,7 @@ DATA_RANGE = 2.0
 _LPIPS_BACKBONES = {"alex": "AlexNet_Weights", "vgg": "VGG16_Weights", "squeeze": "SqueezeNet1_1_Weights"}
 _LPIPS_CACHE: dict[tuple[str, str], torch.nn.Module] = {}
 
-__all__ = ["lpips", "lpips_backbone_file", "paired_metrics"]
+__all__ = ["l1_distance", "lpips", "lpips_backbone_file", "paired_metrics", "psnr", "ssim"]
 
 
 def _check_pair(prediction: Tensor, target: Tensor) -> None:
@@ -27,6 +27,36 @@ def _check_pair(prediction: Tensor, target: Tensor) -> None:
             f"prediction and target must be (N, C, H, W) of the same shape, "
             f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
         )
+
+
+def l1_distance(prediction: Tensor, target: Tensor) -> Tensor:
+    """Mean absolute error over every pixel of the batch, in ``[-1, 1]`` units (0 best, 2 worst); a 0-d tensor."""
+    _check_pair(prediction, target)
+    return (prediction - target).abs().mean()
+
+
+def psnr(prediction: Tensor, target: Tensor, *, per_image: bool = False) -> Tensor:
+    """Peak signal-to-noise ratio in dB, data range 2.0: ``10 log10(2^2 / MSE)``.
+
+    ``per_image=False``: of the MSE pooled over all pixels of the batch (a 0-d tensor);
+    ``per_image=True``: one value per image, shape (N,) (average them for a per-image mean).
+    """
+    _check_pair(prediction, target)
+    if per_image:
+        return peak_signal_noise_ratio(prediction, target, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))
+    return peak_signal_noise_ratio(prediction, target, data_range=DATA_RANGE)
+
+
+def ssim(prediction: Tensor, target: Tensor, *, per_image: bool = False) -> Tensor:
+    """Structural similarity (torchmetrics, Gaussian 11x11 window, data range 2.0), computed in float32.
+
+    The mean over the batch (a 0-d tensor), or one value per image, shape (N,), with ``per_image``.
+    """
+    _check_pair(prediction, target)
+    reduction = "none" if per_image else "elementwise_mean"
+    return structural_similarity_index_measure(
+        prediction.float(), target.float(), data_range=DATA_RANGE, reduction=reduction
+    )
 
 
 @torch.inference_mode()
@@ -46,9 +76,9 @@ def paired_metrics(prediction: Tensor, target: Tensor) -> dict[str, float]:
     _check_pair(prediction, target)
     prediction, target = prediction.float(), target.float()
     return {
-        "l1": (prediction - target).abs().mean().item(),
-        "psnr": peak_signal_noise_ratio(prediction, target, data_range=DATA_RANGE).item(),
-        "ssim": structural_similarity_index_measure(prediction, target, data_range=DATA_RANGE).item(),
+        "l1": l1_distance(prediction, target).item(),
+        "psnr": psnr(prediction, target).item(),
+        "ssim": ssim(prediction, target).item(),
     }
 
 

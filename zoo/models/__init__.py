@@ -1,13 +1,13 @@
-"""One file per variant; importing this package registers them all."""
+"""One file per variant; importing this package registers them all (``zoo.registry.MODELS``)."""
 
 from zoo.models.acgan import ACGAN
 from zoo.models.base import GANModule
 from zoo.models.cgan import CGAN
+from zoo.models.cyclegan import CycleGAN
 from zoo.models.dcgan import DCGAN
 from zoo.models.gan import GAN
-from zoo.models.sgan import SGAN
 from zoo.models.infogan import InfoGAN
 from zoo.models.pix2pix import Pix2Pix
-from zoo.models.cyclegan import CycleGAN
+from zoo.models.sgan import SGAN
 
 __all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN"]

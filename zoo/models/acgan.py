@@ -31,18 +31,21 @@ Code names -> paper symbols:
   minimising L_S's fake term log(1 - σ(D_S(G(z, c)))), the non-saturating
   form of Goodfellow et al. 2014, §3 (same fixed point, stronger early gradients).
 * ``g_class_loss``: -E[log P(C=c | X_fake)], G's share of -L_C.
+* ``gradient_penalty`` / ``r1``: the penalties ``self.penalise`` adds to D's loss
+  (WGAN-GP; R1 when ``r1_weight`` > 0), both on the source logit D_S only.
 
 By default (``fake_class_loss=False``) D's class loss keeps only the real
 term of L_C, a common deviation from the paper: with the fake term D's
-classifier also learns whatever class code G invents, and on the embedded
-digits the samples then follow their class only 71% of the time (96.5%
-without it, same budget).
+classifier also learns whatever class code G invents, and the samples follow
+their class much less often (measured in docs/models/acgan.md).
 
 D minimises ``d_loss + class_weight * d_class_loss``, G minimises
 ``g_loss + class_weight * g_class_loss``. ``loss`` swaps the source part for
 LSGAN, hinge or WGAN-GP (see ``zoo.losses``); the class part is always the
 cross-entropy. ``label_smoothing`` applies one-sided label smoothing to the real
-source target (Salimans et al. 2016, §3.4), ``bce`` only.
+source target (Salimans et al. 2016, §3.4), ``bce`` only. ``r1_weight`` > 0 adds
+R1 on the real source logits (Mescheder et al. 2018), lazily every
+``r1_interval`` D steps (Karras et al. 2020).
 """
 
 from __future__ import annotations
@@ -51,9 +54,9 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from zoo.losses import NonSaturatingLoss, get_adversarial_loss, gradient_penalty
+from zoo.losses import NonSaturatingLoss, get_adversarial_loss
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
@@ -62,13 +65,14 @@ from zoo.registry import register_model
 @register_model(
     "acgan",
     default_data="digits",
-    # 3000 iterations (about 3.5 minutes on 2 CPU cores in bf16-mixed) is the run that
-    # benchmarks.class_conditional measures; 1500 bf16 iterations scored lower (docs/models/acgan.md#results).
-    default_recipe={"trainer.max_steps": 3000},
+    # the run benchmarks.class_conditional measures (why 3000: docs/models/acgan.md#results)
+    recipe={"trainer.max_steps": 3000},
     summary="Auxiliary classifier GAN (Odena et al. 2017), DCGAN networks",
 )
 class ACGAN(GANModule):
     """AC-GAN: G(z, c) and D(x) -> (source logit, class logits).
+
+    ``sample(n, labels=..., noise=...)`` chooses the classes c of the samples.
 
     Args:
         image_shape: (channels, height, width) of the images; linked from the
@@ -85,14 +89,17 @@ class ACGAN(GANModule):
             is ``1 - label_smoothing`` (``bce`` only; 0 disables it).
         fake_class_loss: D's class head also learns the classes of the fakes (the
             paper's L_C). Off by default: D's classifier then learns from real images
-            only, so G can only satisfy it with real-looking digits of the class
-            (measured on the embedded digits, 1500 iterations: conditional accuracy
-            0.965 without, 0.71 with the fake term, which lets D learn whatever code G
-            invents; see docs/models/acgan.md).
+            only, so G can only satisfy it with real-looking digits of the class;
+            the fake term lets D learn whatever code G invents (the measurements:
+            docs/models/acgan.md).
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         gp_weight: λ of the gradient penalty (``wgan-gp`` only).
         n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
+        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D_S(x)‖²] on real data
+            (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lr: Adam learning rate of both networks (DCGAN: 2e-4).
         betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
         lr_decay_start: if set, both learning rates decay linearly from this
@@ -101,6 +108,8 @@ class ACGAN(GANModule):
         ema_decay: see :class:`GANModule`.
         gradient_clip_val: see :class:`GANModule`.
     """
+
+    sample_conditions = ("labels",)
 
     def __init__(
         self,
@@ -116,6 +125,8 @@ class ACGAN(GANModule):
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
         gp_weight: float = 10.0,
         n_critic: int = 1,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         lr_decay_start: int | None = None,
@@ -127,21 +138,21 @@ class ACGAN(GANModule):
         self.save_hyperparameters()
         if num_classes is None or num_classes < 2:
             raise ValueError(f"AC-GAN needs labelled data with num_classes >= 2, got {num_classes}")
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         if class_weight < 0:
             raise ValueError(f"class_weight must be >= 0, got {class_weight}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        self.adversarial = get_adversarial_loss(loss)
+        adversarial = get_adversarial_loss(loss)
         if label_smoothing > 0:
             if loss != "bce":
                 raise ValueError(
                     f"label_smoothing smooths the real target of the bce loss; it cannot be used with loss={loss!r}"
                 )
-            self.adversarial = NonSaturatingLoss(real_label=1.0 - label_smoothing)
-        if discriminator_norm == "auto":
-            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+            adversarial = NonSaturatingLoss(real_label=1.0 - label_smoothing)
+        self.init_adversarial(
+            adversarial, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
+        )
+        discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
         # D is not conditioned on y at its input: it predicts the class with an auxiliary head.
@@ -163,28 +174,28 @@ class ACGAN(GANModule):
         n, class_weight = x.size(0), self.hparams.class_weight
         opt_g, opt_d = self.optimizers()
 
-        # (1) Update D: maximise L_S + L_C on a fresh (z, c) batch.
+        # (1) Update D: maximise L_S + L_C on a fresh (z, c) batch [- the penalties when on].
         with self.updating(opt_d):
             c = self.classes(n)
             with torch.no_grad():
                 fake = self.G(self.noise(n), c)
+            x = self.real_input(x)  # requires grad on the D steps that compute R1
             real_source, real_class = self.D(x)
             fake_source, fake_class = self.D(fake)
             d_loss = self.adversarial.discriminator(real_source, fake_source)  # -L_S for bce
             d_class_loss = F.cross_entropy(real_class, y)  # -L_C (real part)
             if self.hparams.fake_class_loss:
                 d_class_loss = d_class_loss + F.cross_entropy(fake_class, c)  # -L_C (fake part)
-            total = d_loss + class_weight * d_class_loss
-            losses = {"d_loss": d_loss, "d_class_loss": d_class_loss}
-            if self.adversarial.needs_gradient_penalty:
-                penalty = gradient_penalty(lambda images: self.D(images)[0], x, fake)
-                total = total + self.hparams.gp_weight * penalty
-                losses["gradient_penalty"] = penalty
+            total, penalties = self.penalise(
+                d_loss + class_weight * d_class_loss, real=x, real_logits=real_source, fake=fake,
+                critic=lambda images: self.D(images)[0],
+            )
             self.backward_step(total, opt_d)
+        losses = {"d_loss": d_loss, "d_class_loss": d_class_loss, **penalties}
         losses["d_real_accuracy"] = (real_class.detach().argmax(dim=1) == y).float().mean()
 
         # (2) Update G every n_critic batches: maximise L_C - L_S on a new (z, c) batch.
-        if (self.batch_number + 1) % self.hparams.n_critic == 0:
+        if self.generator_turn():
             with self.updating(opt_g):
                 c = self.classes(n)
                 fake_source, fake_class = self.D(self.G(self.noise(n), c))
@@ -194,26 +205,24 @@ class ACGAN(GANModule):
             losses.update(g_loss=g_loss, g_class_loss=g_class_loss)
         self.log_losses(**losses)
 
-    @torch.no_grad()
-    def sample(self, n: int, labels: Tensor | int | None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` images G(z, c) in [-1, 1], shape (n, C, H, W), on the module's device.
+    def sample_inputs(self, n: int, labels: Tensor | int | None = None) -> dict[str, Tensor]:
+        """``sample(n, labels=...)``: a class index for all, a tensor of ``n`` indices, or
+        ``None`` for uniformly random classes (see :meth:`GANModule.sample`)."""
+        return {"labels": self.check_labels(labels, n, self.hparams.num_classes)}
 
-        ``labels``: a class index for all, a tensor of ``n`` indices, or ``None``
-        for uniformly random classes. ``noise``: optional z of shape (n, latent_dim).
-        """
-        labels = self.check_labels(labels, n, self.hparams.num_classes)
-        noise = self.noise(n) if noise is None else noise.to(self.device)
-        with self._eval_mode(self.sampling_generator) as generator:
-            return generator(noise, labels)
+    def generate(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
+        """G(c, z)."""
+        return generator(noise, labels)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
         """Uniformly random classes, as the class-conditional FID / IS protocols use."""
         labels = self.classes(n)
-        return self.sample(n, labels), labels
+        return self.sample(n, labels=labels), labels
 
     def sample_grid(self) -> tuple[Tensor, int]:
         """One row per class from the fixed noise."""
-        return self.sample(len(self.fixed_labels), self.fixed_labels, self.fixed_noise), self.hparams.samples_per_class
+        images = self.sample(len(self.fixed_labels), labels=self.fixed_labels, noise=self.fixed_noise)
+        return images, self.hparams.samples_per_class
 
     @torch.no_grad()
     def classify(self, images: Tensor) -> Tensor:

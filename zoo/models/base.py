@@ -17,6 +17,13 @@ algorithm. Everything else lives here once:
   count training iterations, as GAN papers do. The logged ``step`` column
   counts batches, which equals iterations unless a model skips G updates
   (e.g. WGAN-GP's ``n_critic``).
+* the discriminator's update, once for every model: :meth:`GANModule.init_adversarial`
+  validates and keeps the adversarial loss (``zoo.losses``), ``gp_weight``, ``n_critic``,
+  ``r1_weight`` and ``r1_interval``; :meth:`GANModule.penalise` adds the WGAN-GP
+  gradient penalty and the (lazy) R1 penalty to D's loss; :meth:`GANModule.generator_turn`
+  says whether G steps after this batch (``n_critic``); :meth:`GANModule.discriminator_norm`
+  is the one ``"auto"`` normalisation rule.
+* one sampling contract, ``sample(n, *, noise=None, **conditions)`` (:meth:`GANModule.sample`).
 * LR schedulers returned by ``configure_optimizers`` are stepped by the module
   (per iteration for ``interval="step"``, per epoch for ``"epoch"``).
 * the fixed sampling noise is a buffer (saved, moved with the module, identical
@@ -37,7 +44,13 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor, nn
+
+from zoo.losses import AdversarialLoss, get_adversarial_loss, gradient_penalty, r1_penalty
+from zoo.random_state import capture_rng_state, restore_rng_state
+from zoo.registry import MODELS
+from zoo.strategies import GANDDPStrategy
 
 
 def linear_decay(start: int, end: int) -> Callable[[int], float]:
@@ -49,6 +62,16 @@ def linear_decay(start: int, end: int) -> Callable[[int], float]:
 
 class GANModule(pl.LightningModule):
     """Base class of every GAN in the zoo (manual optimisation).
+
+    Sampling, the one contract of every model: ``sample(n, *, noise=None, **conditions)``
+    returns ``n`` samples G(z[, c]) (images (n, C, H, W) in [-1, 1]); ``noise`` fixes z;
+    the conditions are keyword-only, optional and named by :attr:`sample_conditions`
+    (``labels=`` for cgan / acgan, ``codes=`` for InfoGAN, none for the unconditional
+    models); any other keyword is a ``ValueError`` naming the valid ones. See :meth:`sample`.
+
+    The discriminator update, shared: :meth:`init_adversarial` (loss, ``gp_weight``,
+    ``n_critic``, ``r1_weight``, ``r1_interval``), :meth:`real_input`, :meth:`penalise`,
+    :meth:`generator_turn` and :meth:`discriminator_norm`.
 
     Args:
         ema_decay: if set (e.g. 0.999), keep ``generator_ema``, an exponential
@@ -62,6 +85,8 @@ class GANModule(pl.LightningModule):
     networks: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
     #: index (in ``configure_optimizers``) of the optimizer whose steps count as iterations.
     iteration_optimizer: ClassVar[int] = 0
+    #: the keyword conditions :meth:`sample` takes (``("labels",)``: cgan, acgan; ``("codes",)``: InfoGAN).
+    sample_conditions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, ema_decay: float | None = None, gradient_clip_val: float | None = None) -> None:
         super().__init__()
@@ -71,6 +96,9 @@ class GANModule(pl.LightningModule):
         self.ema_decay = ema_decay
         self.gradient_clip_val = gradient_clip_val
         self._ddp: dict[str, nn.Module] = {}
+        # The D update's configuration, set by init_adversarial (defaults: no penalty, G every batch).
+        self.adversarial: AdversarialLoss | None = None
+        self.gp_weight, self.n_critic, self.r1_weight, self.r1_interval = 10.0, 1, 0.0, 1
 
     # ------------------------------------------------------------------ networks
     def init_ema(self) -> None:
@@ -147,9 +175,125 @@ class GANModule(pl.LightningModule):
         """
         return self.trainer.fit_loop.epoch_loop.total_batch_idx
 
+    # ------------------------------------------------------- the discriminator update
+    def init_adversarial(
+        self,
+        loss: str | AdversarialLoss | None,
+        *,
+        gp_weight: float = 10.0,
+        n_critic: int = 1,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
+    ) -> None:
+        """Validate and keep the configuration of the D update (call in a subclass ``__init__``).
+
+        Args:
+            loss: the adversarial loss, by name (``zoo.losses.LOSSES``: ``bce``, ``lsgan``,
+                ``hinge``, ``wgan-gp``) or as an object; ``None`` for a model that writes its
+                own D loss (SGAN): no gradient penalty then.
+            gp_weight: λ of the WGAN-GP gradient penalty (Gulrajani et al. 2017), used when the
+                loss needs it (``wgan-gp``).
+            n_critic: D steps per G step, each on a new batch (:meth:`generator_turn`).
+            r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data (Mescheder et
+                al. 2018, Eq. 9); 0 turns it off.
+            r1_interval: compute R1 on every ``r1_interval``-th D step only, weighted by
+                ``r1_interval``: the lazy regularisation of Karras et al. 2020 (StyleGAN2, §3.1).
+        """
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if gp_weight < 0:
+            raise ValueError(f"gp_weight must be >= 0, got {gp_weight}")
+        if r1_weight < 0:
+            raise ValueError(f"r1_weight must be >= 0, got {r1_weight}")
+        if r1_interval < 1:
+            raise ValueError(f"r1_interval must be >= 1, got {r1_interval}")
+        self.adversarial = get_adversarial_loss(loss) if isinstance(loss, str) else loss
+        self.gp_weight, self.n_critic, self.r1_weight, self.r1_interval = gp_weight, n_critic, r1_weight, r1_interval
+
+    @property
+    def needs_gradient_penalty(self) -> bool:
+        """Whether D's loss gets the WGAN-GP gradient penalty (the loss asks for it)."""
+        return self.adversarial is not None and self.adversarial.needs_gradient_penalty
+
+    def discriminator_norm(
+        self, norm: str, flag: str = "discriminator_norm", per_image: tuple[str, ...] = ("layer", "instance", "none")
+    ) -> str:
+        """D's normalisation: ``"auto"`` is layer norm when D's loss has the gradient penalty,
+        batch norm otherwise (call after :meth:`init_adversarial`).
+
+        The penalty is defined per image, which batch norm (one output depends on the whole
+        batch) breaks: "we use layer normalization as a drop-in replacement for batch
+        normalization" (Gulrajani et al. 2017, §4). So batch norm with ``wgan-gp`` is an error
+        naming ``flag`` and the model's ``per_image`` norms.
+        """
+        if norm == "auto":
+            return "layer" if self.needs_gradient_penalty else "batch"
+        if norm == "batch" and self.needs_gradient_penalty:
+            raise ValueError(
+                f"{flag}='batch' cannot be used with loss={self.adversarial.name!r}: batch norm mixes the images "
+                f"of a batch, and the gradient penalty is per image; valid choices: {', '.join(per_image)}"
+            )
+        return norm
+
+    def generator_turn(self) -> bool:
+        """Whether G updates after this batch's D step: on every ``n_critic``-th batch
+        (Gulrajani et al. 2017, Algorithm 1), counted across epochs (:attr:`batch_number`)."""
+        return self.n_critic == 1 or (self.batch_number + 1) % self.n_critic == 0
+
+    def r1_turn(self) -> bool:
+        """Whether this batch's D step computes R1: on every ``r1_interval``-th batch, when on."""
+        return self.r1_weight > 0 and self.batch_number % self.r1_interval == 0
+
+    def real_input(self, real: Tensor) -> Tensor:
+        """The real batch as D's input: on the steps that compute R1 a copy that requires grad
+        (so that ∇_x D(x) exists; call it before ``D(real)``), ``real`` itself otherwise."""
+        return real.detach().requires_grad_(True) if self.r1_turn() else real
+
+    def penalise(
+        self,
+        d_loss: Tensor,
+        *,
+        real: Tensor,
+        real_logits: Tensor,
+        fake: Tensor | None = None,
+        critic: Callable[[Tensor], Tensor] | None = None,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """``d_loss`` plus this D step's gradient penalties, and their unweighted values to log.
+
+        * ``gradient_penalty``, when the loss needs it (``wgan-gp``): ``gp_weight ·
+          E[(‖∇_x̂ critic(x̂)‖₂ - 1)²]`` at random interpolates x̂ of ``real`` and ``fake``
+          (Gulrajani et al. 2017, Eq. 3; :func:`zoo.losses.gradient_penalty`).
+        * ``r1``, on the steps :meth:`r1_turn` picks: ``r1_interval · r1_weight / 2 ·
+          E_x[‖∇_x D(x)‖²]`` with ``real_logits = D(real)`` and ``real`` from
+          :meth:`real_input` (Mescheder et al. 2018, Eq. 9, γ = ``r1_weight``; lazy with weight
+          ``r1_interval``: Karras et al. 2020, §3.1; :func:`zoo.losses.r1_penalty`).
+
+        ``critic`` maps images to D's logits (default ``self.D``; a lambda passes D's
+        condition, e.g. ``lambda images: self.D(images, y)``); both penalties differentiate
+        with respect to the images ``real`` / ``fake``, never the condition. Without any
+        penalty ``d_loss`` is returned unchanged.
+        """
+        logged: dict[str, Tensor] = {}
+        if self.needs_gradient_penalty:
+            if fake is None:
+                raise ValueError(f"loss={self.adversarial.name!r} needs the fake batch for its gradient penalty")
+            penalty = gradient_penalty(critic or self.D, real, fake)
+            d_loss = d_loss + self.gp_weight * penalty
+            logged["gradient_penalty"] = penalty
+        if self.r1_turn():
+            r1 = r1_penalty(real_logits, real)
+            d_loss = d_loss + self.r1_weight * self.r1_interval / 2 * r1
+            logged["r1"] = r1
+        return d_loss, logged
+
+    @property
+    def noise_dim(self) -> int:
+        """Size of the noise z (``hparams.latent_dim``; InfoGAN: ``noise_dim``)."""
+        return self.hparams.latent_dim
+
     def noise(self, n: int) -> Tensor:
-        """z ~ N(0, I), shape (n, hparams.latent_dim), on the module's device."""
-        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+        """z ~ N(0, I), shape (n, noise_dim), on the module's device."""
+        return torch.randn(n, self.noise_dim, device=self.device)
 
     def linear_decay_schedulers(self, optimizers: list, start: int | None) -> list[dict]:
         """Per-iteration ``LambdaLR`` schedulers decaying every LR linearly to 0 at ``max_steps``."""
@@ -222,21 +366,47 @@ class GANModule(pl.LightningModule):
         return labels
 
     @torch.no_grad()
-    def sample(self, n: int, labels: Tensor | None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` samples G(z) in the data's range, on the module's device (unconditional models).
+    def sample(self, n: int, *, noise: Tensor | None = None, **conditions: Any) -> Tensor:
+        """``n`` samples G(z[, c]) in the data's range, on the module's device: the zoo's one sampling contract.
 
-        ``noise``: optional z of shape (n, latent_dim). Every model shares the signature
-        ``sample(n, labels=None, noise=None)``; for an unconditional model any ``labels``
-        other than ``None`` is an error. Conditional models override this method.
+        Args:
+            n: number of samples.
+            noise: optional z of shape (n, :attr:`noise_dim`); default fresh z ~ N(0, I).
+                The same noise and conditions give the same samples.
+            conditions: keyword-only, each optional (drawn from its prior when missing), the
+                names in :attr:`sample_conditions`: ``labels=`` for the class-conditional models
+                (cgan, acgan: a class index or a tensor of ``n``), ``codes=`` for InfoGAN
+                (``{"categorical": ..., "continuous": ...}``); none for the unconditional models.
+                Any other keyword is a ``ValueError`` naming the valid ones.
+
+        Returns:
+            a tensor (n, C, H, W) for image models (values in [-1, 1]; (n, 2) points for the
+            2-D toy), made by :attr:`sampling_generator` (the EMA generator when enabled) in
+            eval mode, without gradients. The image-to-image models translate inputs instead
+            (``translate``). Subclasses override :meth:`sample_inputs` and :meth:`generate`.
         """
-        if labels is not None:
-            raise ValueError(f"{type(self).__name__} is unconditional: sample(n, noise=...) takes no labels")
-        latent_dim = self.hparams.latent_dim
+        unknown = sorted(set(conditions) - set(self.sample_conditions))
+        if unknown:
+            name = type(self).__name__
+            valid = ", ".join(self.sample_conditions)
+            raise ValueError(
+                f"{name}.sample() got unknown condition(s) {', '.join(unknown)}; "
+                + (f"valid conditions: {valid}" if valid else f"{name} is unconditional: it takes only n and noise=")
+            )
+        inputs = self.sample_inputs(n, **conditions)  # drawn before z, as every model always did
         noise = self.noise(n) if noise is None else noise.to(self.device)
-        if noise.shape != (n, latent_dim):
-            raise ValueError(f"noise must have shape ({n}, {latent_dim}), got {tuple(noise.shape)}")
+        if noise.shape != (n, self.noise_dim):
+            raise ValueError(f"noise must have shape ({n}, {self.noise_dim}), got {tuple(noise.shape)}")
         with self._eval_mode(self.sampling_generator) as generator:
-            return generator(noise)
+            return self.generate(generator, noise, **inputs)
+
+    def sample_inputs(self, n: int, **conditions: Any) -> dict[str, Any]:
+        """The validated conditions of ``n`` samples, missing ones drawn (none: unconditional)."""
+        return {}
+
+    def generate(self, generator: nn.Module, noise: Tensor, **inputs: Any) -> Tensor:
+        """The samples of ``generator`` for ``noise`` and the :meth:`sample_inputs` (unconditional: G(z))."""
+        return generator(noise)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor | None]:
         """``n`` samples for FID / IS / KID and the labels they were conditioned on (``None`` if none)."""
@@ -247,34 +417,30 @@ class GANModule(pl.LightningModule):
         raise NotImplementedError
 
     def on_train_start(self) -> None:
+        # A resumed single-process run continues the random streams it was saved with: the same
+        # noise, data order and coin flips as the uninterrupted run (see on_load_checkpoint).
+        saved, self._resumed_rng_state = getattr(self, "_resumed_rng_state", None), None
+        if saved is not None and self.trainer.world_size == 1:
+            restore_rng_state(saved)
         # Lightning seeds every rank identically; give each rank its own noise stream so the
         # ranks' generated batches differ (otherwise DDP averages gradients of identical fakes).
-        if self.trainer.world_size > 1:
+        elif self.trainer.world_size > 1:
             torch.manual_seed(torch.initial_seed() + self.global_rank)
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the checkpoint's random-stream state; :meth:`on_train_start` restores it when the
+        run resumes (single process: under DDP each rank restarts its own seeded stream)."""
+        self._resumed_rng_state = checkpoint.get("zoo", {}).get("rng")
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Record which registered model this is, so ``zoo.load(path)`` needs nothing else."""
-        from zoo.registry import MODELS
-
-        entry = MODELS.find_class(type(self))
-        checkpoint["zoo"] = {
-            "name": entry.name if entry else type(self).__name__.lower(),
-            "class_path": f"{type(self).__module__}.{type(self).__qualname__}",
-        }
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-        if datamodule is not None:
-            from datamodules import DATAMODULES
-
-            data_entry = DATAMODULES.find_class(type(datamodule))
-            if data_entry is not None:  # lets zoo.evaluate rebuild the training data
-                init_args = {k: v for k, v in dict(datamodule.hparams).items() if not k.startswith("_")}
-                checkpoint["zoo"]["data"] = {"name": data_entry.name, "init_args": init_args}
+        """Record which registered model this is, so ``zoo.load(path)`` needs nothing else.
+        (Which data set trained it is added by ``zoo.callbacks.RunProvenance``.)"""
+        checkpoint.setdefault("zoo", {}).update(
+            name=MODELS.name_of(self), class_path=f"{type(self).__module__}.{type(self).__qualname__}",
+            rng=capture_rng_state(),  # this process's streams (rank 0 under DDP), for an exact resume
+        )
 
     def on_fit_start(self) -> None:
-        from lightning.pytorch.strategies import DDPStrategy
-
-        from zoo.strategies import GANDDPStrategy
-
         strategy = self.trainer.strategy
         if (
             isinstance(strategy, DDPStrategy)

@@ -14,10 +14,14 @@ Code names -> paper symbols:
 * ``self.discriminator`` / ``self.D(x, y)``: D(x|y), returning a logit.
 * ``d_loss``: -[log D(x|y) + log(1 - D(G(z|y)|y))] (for ``loss="bce"``).
 * ``g_loss``: -log D(G(z|y)|y), the non-saturating form of Goodfellow et al. §3.
+* ``gradient_penalty`` / ``r1``: the penalties ``self.penalise`` adds to D's loss,
+  E[(‖∇_x̂ D(x̂|y)‖₂ - 1)²] (WGAN-GP) and ‖∇_x D(x|y)‖² on the real batch (R1), both
+  differentiated with respect to the image, y being the condition.
 
 ``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``);
 with WGAN-GP the critic takes ``n_critic`` steps per generator step, each on a
-fresh batch (Gulrajani et al. 2017, Algorithm 1).
+fresh batch (Gulrajani et al. 2017, Algorithm 1). ``r1_weight`` > 0 adds R1
+(Mescheder et al. 2018), lazily every ``r1_interval`` D steps (Karras et al. 2020).
 """
 
 from __future__ import annotations
@@ -25,9 +29,8 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from zoo.losses import get_adversarial_loss, gradient_penalty
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
@@ -36,13 +39,14 @@ from zoo.registry import register_model
 @register_model(
     "cgan",
     default_data="digits",
-    # 3000 iterations (about 3.5 minutes on 2 CPU cores in bf16-mixed) is the run that
-    # benchmarks.class_conditional measures; 1500 bf16 iterations scored lower (docs/models/acgan.md#results).
-    default_recipe={"trainer.max_steps": 3000},
+    # the run benchmarks.class_conditional measures (why 3000: docs/models/acgan.md#results)
+    recipe={"trainer.max_steps": 3000},
     summary="Conditional GAN (Mirza & Osindero 2014), DCGAN networks",
 )
 class CGAN(GANModule):
     """Class-conditional DCGAN: G(z, y) and D(x, y), labels embedded in both.
+
+    ``sample(n, labels=..., noise=...)`` chooses the classes of the samples.
 
     Args:
         image_shape: (channels, height, width) of the images; linked from the
@@ -59,6 +63,10 @@ class CGAN(GANModule):
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         gp_weight: λ of the gradient penalty (``wgan-gp`` only).
         n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
+        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x|y)‖²] on real data
+            (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lr: Adam learning rate of both networks (DCGAN: 2e-4).
         betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
         lr_decay_start: if set, both learning rates decay linearly from this
@@ -67,6 +75,8 @@ class CGAN(GANModule):
         ema_decay: see :class:`GANModule`.
         gradient_clip_val: see :class:`GANModule`.
     """
+
+    sample_conditions = ("labels",)
 
     def __init__(
         self,
@@ -80,6 +90,8 @@ class CGAN(GANModule):
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
         gp_weight: float = 10.0,
         n_critic: int = 1,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         lr_decay_start: int | None = None,
@@ -91,11 +103,10 @@ class CGAN(GANModule):
         self.save_hyperparameters()
         if num_classes < 2:
             raise ValueError(f"cGAN needs labelled data with num_classes >= 2, got {num_classes}")
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
-        self.adversarial = get_adversarial_loss(loss)
-        if discriminator_norm == "auto":
-            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+        self.init_adversarial(
+            loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
+        )
+        discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
         self.discriminator = DCGANDiscriminator(
@@ -111,43 +122,43 @@ class CGAN(GANModule):
         x, y = batch  # real images x ~ p_data(x|y) and their labels y
         opt_g, opt_d = self.optimizers()
 
-        # (1) Update D: ascend log D(x|y) + log(1 - D(G(z|y)|y)) on a fresh noise batch.
+        # (1) Update D: ascend log D(x|y) + log(1 - D(G(z|y)|y)) on a fresh noise batch
+        #     [- λ·gradient_penalty for WGAN-GP, - γ/2·R1 when on].
         with self.updating(opt_d):
             with torch.no_grad():
                 fake = self.G(self.noise(x.size(0)), y)
-            d_loss = self.adversarial.discriminator(self.D(x, y), self.D(fake, y))
-            losses = {"d_loss": d_loss}
-            if self.adversarial.needs_gradient_penalty:
-                penalty = gradient_penalty(lambda images: self.D(images, y), x, fake)
-                d_loss = d_loss + self.hparams.gp_weight * penalty
-                losses["gradient_penalty"] = penalty
-            self.backward_step(d_loss, opt_d)
+            x = self.real_input(x)  # requires grad on the D steps that compute R1
+            real_logits = self.D(x, y)
+            d_loss = self.adversarial.discriminator(real_logits, self.D(fake, y))
+            d_total, penalties = self.penalise(
+                d_loss, real=x, real_logits=real_logits, fake=fake, critic=lambda images: self.D(images, y)
+            )
+            self.backward_step(d_total, opt_d)
+        losses = {"d_loss": d_loss, **penalties}
 
         # (2) Update G every n_critic batches: descend -log D(G(z|y)|y) on a new noise batch.
-        if (self.batch_number + 1) % self.hparams.n_critic == 0:
+        if self.generator_turn():
             with self.updating(opt_g):
                 g_loss = self.adversarial.generator(self.D(self.G(self.noise(x.size(0)), y), y))
                 self.backward_step(g_loss, opt_g)
             losses["g_loss"] = g_loss
         self.log_losses(**losses)
 
-    @torch.no_grad()
-    def sample(self, n: int, labels: Tensor | int | None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` images G(z|y) in [-1, 1], shape (n, C, H, W), on the module's device.
+    def sample_inputs(self, n: int, labels: Tensor | int | None = None) -> dict[str, Tensor]:
+        """``sample(n, labels=...)``: a class index for all, a tensor of ``n`` indices, or
+        ``None`` for uniformly random classes (see :meth:`GANModule.sample`)."""
+        return {"labels": self.check_labels(labels, n, self.hparams.num_classes)}
 
-        ``labels``: a class index for all, a tensor of ``n`` indices, or ``None``
-        for uniformly random classes. ``noise``: optional z of shape (n, latent_dim).
-        """
-        labels = self.check_labels(labels, n, self.hparams.num_classes)
-        noise = self.noise(n) if noise is None else noise.to(self.device)
-        with self._eval_mode(self.sampling_generator) as generator:
-            return generator(noise, labels)
+    def generate(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
+        """G(z|y)."""
+        return generator(noise, labels)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
         """Uniformly random classes, as the class-conditional FID / IS protocols use."""
         labels = torch.randint(self.hparams.num_classes, (n,), device=self.device)
-        return self.sample(n, labels), labels
+        return self.sample(n, labels=labels), labels
 
     def sample_grid(self) -> tuple[Tensor, int]:
         """One row per class from the fixed noise."""
-        return self.sample(len(self.fixed_labels), self.fixed_labels, self.fixed_noise), self.hparams.samples_per_class
+        images = self.sample(len(self.fixed_labels), labels=self.fixed_labels, noise=self.fixed_noise)
+        return images, self.hparams.samples_per_class

@@ -21,12 +21,19 @@ Code names -> paper symbols (X is the data's side "A", Y its side "B"):
 * ``self.discriminator_b`` / ``self.D_Y``; ``self.discriminator_a`` / ``self.D_X``: 70x70 PatchGANs.
 * ``fake_b`` = G(x), ``fake_a`` = F(y), ``cycle_a`` = F(G(x)), ``cycle_b`` = G(F(y)),
   ``identity_b`` = G(y), ``identity_a`` = F(x).
+* ℓ: the GAN loss of ``loss`` in the papers' form
+  (:func:`~zoo.models.translation.image_to_image_loss`): ``self.adversarial.generator`` is
+  ℓ(D(G(x)), real), ``self.adversarial.discriminator`` is ℓ(D(y), real) + ℓ(D(G(x)), fake);
+  for ``lsgan`` (the paper) ℓ is the squared error, (D - 1)² and D², without Mao et al.'s ½.
 * ``g_adversarial``: ℓ(D_Y(G(x)), real) + ℓ(D_X(F(y)), real); ``g_cycle``: L_cyc (its two
   terms weighted ``lambda_a`` and ``lambda_b``, both λ = 10); ``g_identity``: L_identity
   (weighted ``lambda_identity`` · λ, 0.5 · λ by default).
 * ``d_loss_b`` / ``d_loss_a``: ½[ℓ(D(real), real) + ℓ(D(pooled fake), fake)] for D_Y / D_X:
   "we divide the objective by 2 while optimizing D" and D sees a history of 50 generated
-  images (:class:`zoo.nn.image_pool.ImagePool`, Shrivastava et al. 2017), §4.
+  images (:class:`zoo.nn.image_pool.ImagePool`, Shrivastava et al. 2017), §4. The penalties
+  of ``self.penalise`` come on top, not halved: with ``wgan-gp`` each D's gradient penalty
+  at interpolates of its real and pooled fake images, and with ``r1_weight`` > 0 the R1
+  penalty of each D on its real images (logged ``r1_a`` for D_X, ``r1_b`` for D_Y).
 
 Optimisation (§4, "Training details"): one step of G and F (one Adam over both), then one
 of D_X and D_Y (one Adam over both), Adam(2e-4, β = (0.5, 0.999)), batch size 1, constant
@@ -41,24 +48,58 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from zoo.losses import check_target_loss, l1_loss, target_loss
-from zoo.models.translation import TranslationGAN
+from zoo.losses import l1_loss
+from zoo.models.translation import TranslationGAN, image_to_image_loss
 from zoo.nn.image_pool import ImagePool
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator
 from zoo.registry import register_model
+from zoo.weights import PretrainedWeights
+
+# --- the authors' released generators -------------------------------------------------
+# Names and URLs from the reference repository's scripts/download_cyclegan_model.sh
+# (junyanz/pytorch-CycleGAN-and-pix2pix), in its order. Each file is the state dict of
+# one generator net_G: the reference's resnet_9blocks with instance norm, 3 -> 3 channels,
+# no dropout (its CycleGAN defaults; the README tests them with --model test --no_dropout).
+# A file holds one direction only: horse2zebra is G_A, horse -> zebra.
+RELEASED_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
+RELEASED_NETWORK = {"in_channels": 3, "out_channels": 3, "base_channels": 64, "num_blocks": 9,
+                    "norm": "instance", "dropout": False, "padding": "reflect"}
+WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
+    PretrainedWeights("cyclegan", name, RELEASED_URL.format(name=name), ResnetGenerator, RELEASED_NETWORK, direction)
+    for name, direction in (
+        ("apple2orange", "apple photo -> orange photo (ImageNet)"),
+        ("orange2apple", "orange photo -> apple photo (ImageNet)"),
+        ("summer2winter_yosemite", "summer -> winter Yosemite photo (Flickr)"),
+        ("winter2summer_yosemite", "winter -> summer Yosemite photo (Flickr)"),
+        ("horse2zebra", "horse photo -> zebra photo (ImageNet)"),
+        ("zebra2horse", "zebra photo -> horse photo (ImageNet)"),
+        ("monet2photo", "Monet painting -> photo"),
+        ("style_monet", "photo -> Monet-style painting"),
+        ("style_cezanne", "photo -> Cezanne-style painting"),
+        ("style_ukiyoe", "photo -> Ukiyo-e-style painting"),
+        ("style_vangogh", "photo -> Van Gogh-style painting"),
+        ("sat2map", "satellite photo -> Google map (maps)"),
+        ("map2sat", "Google map -> satellite photo (maps)"),
+        ("cityscapes_photo2label", "street photo -> semantic label map (Cityscapes)"),
+        ("cityscapes_label2photo", "semantic label map -> street photo (Cityscapes)"),
+        ("facades_photo2label", "facade photo -> label map (CMP Facades)"),
+        ("facades_label2photo", "label map -> facade photo (CMP Facades)"),
+        ("iphone2dslr_flower", "iPhone flower photo -> DSLR-style shallow depth of field"),
+    )
+)
 
 
 @register_model(
     "cyclegan",
     default_data="digit_strokes",
-    # The embedded 32x32 thin <-> thick task: narrower, shallower networks (about 120 ms per
-    # iteration on 2 CPU cores instead of about 2 s) and the paper's schedule squeezed into
-    # 2000 iterations (45 per epoch): 22 epochs constant, 22 of linear decay.
-    default_recipe={
+    # narrower, shallower networks for the 32x32 task and the paper's schedule squeezed into
+    # 2000 iterations: 22 epochs constant, 22 of linear decay (docs/models/cyclegan.md)
+    recipe={
         "model.generator_channels": 16, "model.num_blocks": 3, "model.discriminator_channels": 16,
         "model.n_epochs": 22, "model.n_epochs_decay": 22, "trainer.max_steps": 2000,
     },
+    weights=WEIGHTS,
     summary="CycleGAN (Zhu et al. 2017): two ResNet generators, unpaired",
 )
 class CycleGAN(TranslationGAN):
@@ -73,7 +114,13 @@ class CycleGAN(TranslationGAN):
         discriminator_layers: stride-2 conv layers of each PatchGAN (3: 70x70 patches).
         norm: ``instance`` (the paper) , ``batch`` or ``none``.
         dropout: dropout 0.5 in the residual blocks (off in the paper).
-        loss: ``lsgan`` (the paper) or ``bce``.
+        loss: the GAN terms: ``lsgan`` (the paper), ``bce``, ``hinge`` or ``wgan-gp``
+            (the last needs ``norm`` instance or none: batch norm breaks its per-image penalty).
+        gp_weight: λ of the gradient penalty of each D (``wgan-gp`` only).
+        r1_weight: γ of the R1 penalty γ/2 · E[‖∇ D(real)‖²] of each D on its real
+            images (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lambda_a: weight of the forward cycle ‖F(G(x)) - x‖₁ (λ = 10).
         lambda_b: weight of the backward cycle ‖G(F(y)) - y‖₁ (λ = 10).
         lambda_identity: identity loss weight relative to λ (0.5 in §5.2; 0 disables it;
@@ -103,7 +150,10 @@ class CycleGAN(TranslationGAN):
         discriminator_layers: int = 3,
         norm: Literal["instance", "batch", "none"] = "instance",
         dropout: bool = False,
-        loss: Literal["lsgan", "bce"] = "lsgan",
+        loss: Literal["lsgan", "bce", "hinge", "wgan-gp"] = "lsgan",
+        gp_weight: float = 10.0,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lambda_a: float = 10.0,
         lambda_b: float = 10.0,
         lambda_identity: float = 0.5,
@@ -125,7 +175,11 @@ class CycleGAN(TranslationGAN):
                 f"the identity loss feeds domain B to G: A -> B, so it needs in_channels == out_channels "
                 f"(got {in_channels} and {out_channels}); set lambda_identity=0"
             )
-        check_target_loss(loss)
+        self.init_adversarial(
+            image_to_image_loss(loss), gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval
+        )
+        # D shares G's norm; batch norm cannot go with the per-image penalty of wgan-gp
+        norm = self.discriminator_norm(norm, flag="norm", per_image=("instance", "none"))
         self.generator = ResnetGenerator(in_channels, out_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
         self.generator_ba = ResnetGenerator(out_channels, in_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
         self.discriminator_a = PatchDiscriminator(in_channels, discriminator_channels, discriminator_layers, norm=norm)
@@ -151,13 +205,13 @@ class CycleGAN(TranslationGAN):
     def training_step(self, batch: dict, batch_idx: int) -> None:
         x, y = batch["A"], batch["B"]
         hp = self.hparams
-        kind, opt_g, opt_d = hp.loss, *self.optimizers()
+        opt_g, opt_d = self.optimizers()
 
         # (1) Update G and F (D_X, D_Y frozen): adversarial + cycle (+ identity) losses.
         with self.updating(opt_g):
             fake_b, fake_a = self.G(x), self.F(y)
             cycle_a, cycle_b = self.F(fake_b), self.G(fake_a)
-            g_adversarial = target_loss(self.D_Y(fake_b), True, kind) + target_loss(self.D_X(fake_a), True, kind)
+            g_adversarial = self.adversarial.generator(self.D_Y(fake_b)) + self.adversarial.generator(self.D_X(fake_a))
             g_cycle = hp.lambda_a * l1_loss(cycle_a, x) + hp.lambda_b * l1_loss(cycle_b, y)
             g_identity = x.new_zeros(())
             if hp.lambda_identity > 0:
@@ -166,14 +220,26 @@ class CycleGAN(TranslationGAN):
                 )
             self.backward_step(g_adversarial + g_cycle + g_identity, opt_g)
 
-        # (2) Update D_Y and D_X on real images and pooled past fakes; each objective halved.
+        # (2) Update D_Y and D_X on real images and pooled past fakes; each objective halved
+        #     ("we divide the objective by 2 while optimizing D") [+ the penalties when on].
         with self.updating(opt_d):
             pooled_b, pooled_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
-            d_loss_b = 0.5 * (target_loss(self.D_Y(y), True, kind) + target_loss(self.D_Y(pooled_b), False, kind))
-            d_loss_a = 0.5 * (target_loss(self.D_X(x), True, kind) + target_loss(self.D_X(pooled_a), False, kind))
-            self.backward_step(d_loss_a + d_loss_b, opt_d)
+            real_b, real_a = self.real_input(y), self.real_input(x)  # require grad on the D steps with R1
+            logits_b = self.D_Y(real_b)
+            d_loss_b = 0.5 * self.adversarial.discriminator(logits_b, self.D_Y(pooled_b))
+            logits_a = self.D_X(real_a)
+            d_loss_a = 0.5 * self.adversarial.discriminator(logits_a, self.D_X(pooled_a))
+            total_b, penalties_b = self.penalise(
+                d_loss_b, real=real_b, real_logits=logits_b, fake=pooled_b, critic=self.D_Y
+            )
+            total_a, penalties_a = self.penalise(
+                d_loss_a, real=real_a, real_logits=logits_a, fake=pooled_a, critic=self.D_X
+            )
+            self.backward_step(total_a + total_b, opt_d)
+        penalties = {f"{k}_a": v for k, v in penalties_a.items()} | {f"{k}_b": v for k, v in penalties_b.items()}
         self.log_losses(
-            g_loss=g_adversarial, g_cycle=g_cycle, g_identity=g_identity, d_loss_a=d_loss_a, d_loss_b=d_loss_b
+            g_loss=g_adversarial, g_cycle=g_cycle, g_identity=g_identity, d_loss_a=d_loss_a, d_loss_b=d_loss_b,
+            **penalties,
         )
 
     def configure_optimizers(self):
@@ -200,12 +266,23 @@ class CycleGAN(TranslationGAN):
     def sample_for_metrics(self, n: int) -> tuple[Tensor, None]:
         raise NotImplementedError("CycleGAN translates inputs; use its validation metrics (val/l1, ...)")
 
+    @classmethod
+    def from_pretrained_generator(cls, generator: nn.Module, network: dict[str, Any]) -> "CycleGAN":
+        """A module around one released generator G (``network``: its constructor arguments).
+        A released file holds G only, so the module translates ``"AtoB"`` only."""
+        module = cls(in_channels=network["in_channels"], out_channels=network["out_channels"],
+                     num_blocks=network["num_blocks"])
+        module.directions = ("AtoB",)
+        module.generator = generator
+        return module
+
     # --------------------------------------------------------- checkpoint extras
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
         checkpoint["image_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
         pools = checkpoint.get("image_pools")
         if pools:  # a resumed run continues with the same history of fakes
             self.pool_a.load_state_dict(pools["a"])

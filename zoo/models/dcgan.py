@@ -34,6 +34,7 @@ Code names -> paper symbols:
 as in the paper; on in the embedded recipe). With ``r1_interval`` k > 1 it is
 computed on every k-th D step only, weighted by k: the lazy regularisation of
 Karras et al. 2020 (StyleGAN2, §3.1), which costs 1/k of the double backward.
+Both penalties are added by ``GANModule.penalise``, shared by every model.
 
 ``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``);
 with WGAN-GP the critic takes ``n_critic`` steps per generator step, each on a
@@ -42,7 +43,7 @@ fresh batch (Gulrajani et al. 2017, Algorithm 1).
 Each batch draws one z: D's step sees G(z) detached, and G's step back-propagates
 through the same G(z), scored by the just-updated D. The DCGAN reference code
 (github.com/soumith/dcgan.torch, ``fGx``) reuses the fake batch the same way; it
-saves one forward pass of G per iteration (about 11% of an iteration on a CPU).
+saves one forward pass of G per iteration (what that is worth: docs/models/dcgan.md).
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from zoo.losses import get_adversarial_loss, gradient_penalty, r1_penalty
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
@@ -61,12 +61,8 @@ from zoo.registry import register_model
 @register_model(
     "dcgan",
     default_data="digits",
-    # On the 1439 embedded digits lr 5e-4 had a lower FD-digits than the paper's 2e-4 at every checkpoint
-    # of a 3000-iteration run, and R1 (γ 1, lazily every 4th D step) stopped the final iterate from
-    # swinging between checkpoints (FD ratio 3.06x -> about 2.5x). 4000 iterations take about 4.5 minutes
-    # on 2 CPU cores in bf16-mixed. The sweep is in docs/models/dcgan.md#results
-    # (benchmarks.class_conditional --fd-every).
-    default_recipe={"model.lr": 5e-4, "model.r1_weight": 1.0, "model.r1_interval": 4, "trainer.max_steps": 4000},
+    # lr 5e-4 and lazy R1 for the small embedded set; the sweep behind them: docs/models/dcgan.md#results
+    recipe={"model.lr": 5e-4, "model.r1_weight": 1.0, "model.r1_interval": 4, "trainer.max_steps": 4000},
     summary="Unconditional DCGAN (Radford et al. 2016)",
 )
 class DCGAN(GANModule):
@@ -123,17 +119,12 @@ class DCGAN(GANModule):
     ) -> None:
         super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
         self.save_hyperparameters()
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
-        if r1_weight < 0:
-            raise ValueError(f"r1_weight must be >= 0, got {r1_weight}")
-        if r1_interval < 1:
-            raise ValueError(f"r1_interval must be >= 1, got {r1_interval}")
         if grid_size < 1:
             raise ValueError(f"grid_size must be >= 1, got {grid_size}")
-        self.adversarial = get_adversarial_loss(loss)
-        if discriminator_norm == "auto":
-            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+        self.init_adversarial(
+            loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
+        )
+        discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
         self.discriminator = DCGANDiscriminator(image_shape, None, discriminator_channels, norm=discriminator_norm)
@@ -145,9 +136,7 @@ class DCGAN(GANModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x = batch[0]  # real images x ~ p_data(x); the labels, if any, are not used
         opt_g, opt_d = self.optimizers()
-        hp = self.hparams
-        update_generator = (self.batch_number + 1) % hp.n_critic == 0
-        penalise_real_gradient = hp.r1_weight > 0 and self.batch_number % hp.r1_interval == 0
+        update_generator = self.generator_turn()
 
         # G(z) once per batch. When G updates after this D step, its update reuses these samples,
         # as the DCGAN reference code does (dcgan.torch: "already executed in fDx, so save computation").
@@ -157,19 +146,12 @@ class DCGAN(GANModule):
 
         # (1) Update D: ascend log D(x) + log(1 - D(G(z))) [- γ/2 ‖∇_x D(x)‖² with R1].
         with self.updating(opt_d):
-            x = x.requires_grad_(penalise_real_gradient)
+            x = self.real_input(x)  # requires grad on the D steps that compute R1
             real_logits = self.D(x)
             d_loss = self.adversarial.discriminator(real_logits, self.D(fake.detach()))
-            losses = {"d_loss": d_loss}
-            if self.adversarial.needs_gradient_penalty:
-                penalty = gradient_penalty(self.D, x, fake.detach())
-                d_loss = d_loss + hp.gp_weight * penalty
-                losses["gradient_penalty"] = penalty
-            if penalise_real_gradient:
-                r1 = r1_penalty(real_logits, x)
-                d_loss = d_loss + hp.r1_weight * hp.r1_interval / 2 * r1
-                losses["r1"] = r1
-            self.backward_step(d_loss, opt_d)
+            d_total, penalties = self.penalise(d_loss, real=x, real_logits=real_logits, fake=fake.detach())
+            self.backward_step(d_total, opt_d)
+        losses = {"d_loss": d_loss, **penalties}
 
         # (2) Update G every n_critic batches: descend -log D(G(z)) through the updated D.
         if update_generator:

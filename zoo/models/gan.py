@@ -9,8 +9,8 @@ minimax game of Eq. (1),
 played by two multilayer perceptrons (:mod:`zoo.nn.mlp`) and trained by the
 paper's Algorithm 1: per training iteration, ``k`` discriminator steps
 (``d_steps``), then one generator step. The zoo's teaching toy: by default it
-learns a 2-D ring (``--data circle``) in seconds on a CPU, and its progress
-picture is a scatter plot of real (grey) and generated (red) points.
+learns a 2-D ring (``--data circle``) on a CPU, and its progress picture is a
+scatter plot of real (grey) and generated (red) points.
 
 Code names -> paper symbols:
 
@@ -32,7 +32,10 @@ k discriminator steps here reuse the same real batch x, each with fresh noise z
 (and the generator step draws its own noise too). ``--trainer.max_steps`` counts
 generator steps (iterations), as everywhere in the zoo.
 
-``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``).
+``loss`` swaps the objective for LSGAN, hinge or WGAN-GP (see ``zoo.losses``);
+``r1_weight`` > 0 adds R1 (Mescheder et al. 2018, whose 2-D experiments are this
+kind of toy) on every ``r1_interval``-th batch, in each of its ``d_steps`` D steps.
+Both penalties are added by ``GANModule.penalise``.
 ``image_shape`` is the shape of one sample: ``(2,)`` for the toy, ``(C, H, W)``
 for images, which the MLPs see flattened (G's output is reshaped to the image
 and, with ``output_activation="auto"``, squashed by tanh into [-1, 1]).
@@ -48,7 +51,6 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from zoo.losses import get_adversarial_loss, gradient_penalty
 from zoo.models.base import GANModule
 from zoo.nn.mlp import MLPDiscriminator, MLPGenerator
 from zoo.registry import register_model
@@ -125,6 +127,10 @@ class GAN(GANModule):
         gp_weight: λ of the gradient penalty (``wgan-gp`` only).
         d_steps: k of Algorithm 1: discriminator steps per generator step, all
             on the same real batch, each with fresh noise.
+        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data
+            (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th batch only (in each of
+            its D steps), weighted by ``r1_interval`` (Karras et al. 2020, §3.1).
         lr: Adam learning rate of both networks.
         betas: Adam (β1, β2) of both networks.
         lr_decay_start: if set, both learning rates decay linearly from this
@@ -147,6 +153,8 @@ class GAN(GANModule):
         loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         gp_weight: float = 10.0,
         d_steps: int = 1,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.5, 0.999),
         lr_decay_start: int | None = None,
@@ -167,7 +175,7 @@ class GAN(GANModule):
         if plot_points < 1 or grid_size < 1:
             raise ValueError(f"plot_points and grid_size must be >= 1, got {plot_points}, {grid_size}")
         self.image_shape = image_shape
-        self.adversarial = get_adversarial_loss(loss)
+        self.init_adversarial(loss, gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval)
         if output_activation == "auto":
             output_activation = "tanh" if len(image_shape) == 3 else "none"
         data_dim = math.prod(image_shape)
@@ -211,13 +219,12 @@ class GAN(GANModule):
             with self.updating(opt_d):
                 with torch.no_grad():
                     fake = self.G(self.noise(x.size(0)))
-                d_loss = self.adversarial.discriminator(self.D(x), self.D(fake))
-                losses = {"d_loss": d_loss}
-                if self.adversarial.needs_gradient_penalty:
-                    penalty = gradient_penalty(self.D, x, fake)
-                    d_loss = d_loss + self.hparams.gp_weight * penalty
-                    losses["gradient_penalty"] = penalty
-                self.backward_step(d_loss, opt_d)
+                real = self.real_input(x)  # requires grad on the batches that compute R1
+                real_logits = self.D(real)
+                d_loss = self.adversarial.discriminator(real_logits, self.D(fake))
+                d_total, penalties = self.penalise(d_loss, real=real, real_logits=real_logits, fake=fake)
+                self.backward_step(d_total, opt_d)
+            losses = {"d_loss": d_loss, **penalties}
 
         # (2) One update of G on new noise: descend -log D(G(z)) (non-saturating).
         with self.updating(opt_g):

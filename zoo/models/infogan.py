@@ -25,6 +25,8 @@ Code names -> paper symbols:
   and ``lambda_continuous`` (paper: "smaller", 0.1 here).
 * ``d_loss``: the adversarial loss of D (``zoo.losses``; bce by default), and
   ``g_loss``: G's non-saturating loss -log D(G(z, c)).
+* ``gradient_penalty`` / ``r1``: the penalties ``self.penalise`` adds to D's loss
+  (WGAN-GP; R1 on real data when ``r1_weight`` > 0), on the D logit only, not Q.
 
 Optimiser scheme (as in the authors' reference code, openai/InfoGAN): λ·L_I is
 added to BOTH the discriminator's and the generator's loss. D's optimiser owns
@@ -46,9 +48,8 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from zoo.losses import get_adversarial_loss, gradient_penalty
 from zoo.models.base import GANModule
 from zoo.nn.dcgan import DCGANGenerator
 from zoo.nn.infogan import InfoGANDiscriminator, QOutput
@@ -90,15 +91,15 @@ def info_nll(
 @register_model(
     "infogan",
     default_data="digits",
-    # On the 1439 embedded digits and a 1500-iteration budget the paper's 62 noise dimensions let the
-    # class follow z instead of the code (code accuracy 0.26); 16 dimensions and λ_cat = 2 give 0.80
-    # (measured with benchmarks.class_conditional; 8 dimensions: 0.54, λ_cont = 1: 0.44).
-    # 3000 iterations (about 3.7 minutes in bf16-mixed) is the run benchmarks.class_conditional measures.
-    default_recipe={"model.noise_dim": 16, "model.lambda_categorical": 2.0, "trainer.max_steps": 3000},
+    # fewer noise dimensions and a stronger code term for the small embedded set; the measurements
+    # behind them: docs/models/infogan.md#results
+    recipe={"model.noise_dim": 16, "model.lambda_categorical": 2.0, "trainer.max_steps": 3000},
     summary="InfoGAN (Chen et al. 2016): interpretable codes, no labels",
 )
 class InfoGAN(GANModule):
     """DCGAN with a latent code c whose mutual information with G(z, c) is maximised through Q(c|x).
+
+    ``sample(n, codes=..., noise=...)`` sets the codes of the samples.
 
     Args:
         image_shape: (channels, height, width) of the images; linked from the
@@ -117,9 +118,14 @@ class InfoGAN(GANModule):
         discriminator_channels: width of D's first layer (later ones double it).
         q_hidden: width of Q's hidden fully connected layer (paper: 128).
         loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
-            ``hinge`` or ``wgan-gp`` (one D step per G step).
+            ``hinge`` or ``wgan-gp``.
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for ``wgan-gp``.
         gp_weight: weight of the gradient penalty (``wgan-gp`` only).
+        n_critic: discriminator (and Q) steps per generator step (1: the paper's alternation).
+        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data
+            (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lr: Adam learning rate of D and Q (paper: 2e-4).
         generator_lr: Adam learning rate of G (paper: 1e-3).
         betas: Adam (β1, β2) of both optimisers.
@@ -130,6 +136,8 @@ class InfoGAN(GANModule):
         ema_decay: see :class:`GANModule`.
         gradient_clip_val: see :class:`GANModule`.
     """
+
+    sample_conditions = ("codes",)
 
     def __init__(
         self,
@@ -147,6 +155,9 @@ class InfoGAN(GANModule):
         loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
         gp_weight: float = 10.0,
+        n_critic: int = 1,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lr: float = 2e-4,
         generator_lr: float = 1e-3,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -164,9 +175,10 @@ class InfoGAN(GANModule):
             raise ValueError(f"every categorical code needs at least 2 values, got {self.categorical_dims}")
         if continuous_dim < 0 or noise_dim < 0:
             raise ValueError(f"noise_dim and continuous_dim must be >= 0, got {noise_dim}, {continuous_dim}")
-        self.adversarial = get_adversarial_loss(loss)
-        if discriminator_norm == "auto":
-            discriminator_norm = "layer" if self.adversarial.needs_gradient_penalty else "batch"
+        self.init_adversarial(
+            loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
+        )
+        discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         latent_dim = noise_dim + sum(self.categorical_dims) + continuous_dim
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
@@ -188,9 +200,10 @@ class InfoGAN(GANModule):
         self.register_buffer("fixed_continuous", continuous.repeat(rows, 1))
 
     # ------------------------------------------------------------------- latents
-    def noise(self, n: int) -> Tensor:
-        """z ~ N(0, I), shape (n, noise_dim)."""
-        return torch.randn(n, self.hparams.noise_dim, device=self.device)
+    @property
+    def noise_dim(self) -> int:
+        """Size of the incompressible noise z (``GANModule.noise`` draws z ~ N(0, I) of this size)."""
+        return self.hparams.noise_dim
 
     def random_codes(self, n: int) -> tuple[Tensor, Tensor]:
         """``(categorical (n, n_codes) long, continuous (n, continuous_dim) ~ U(-1, 1))``."""
@@ -214,31 +227,33 @@ class InfoGAN(GANModule):
         n = x.size(0)
         opt_g, opt_d = self.optimizers()
 
-        # (1) Update D and Q: D's adversarial loss + λ·L_I on fakes from fresh (z, c).
+        # (1) Update D and Q: D's adversarial loss + λ·L_I on fakes from fresh (z, c) [+ penalties].
         with self.updating(opt_d):
             categorical, continuous = self.random_codes(n)
             with torch.no_grad():
                 fake = self.G(self.latent(self.noise(n), categorical, continuous))
+            x = self.real_input(x)  # requires grad on the D steps that compute R1
             real_logit, _ = self.D(x, with_q=False)
             fake_logit, q = self.D(fake)
             d_loss = self.adversarial.discriminator(real_logit, fake_logit)
             info_loss = self.info_loss(q, categorical, continuous)
-            losses = {"d_loss": d_loss, "info_loss": info_loss}
-            total = d_loss + info_loss
-            if self.adversarial.needs_gradient_penalty:
-                penalty = gradient_penalty(lambda images: self.D(images, with_q=False)[0], x, fake)
-                total = total + self.hparams.gp_weight * penalty
-                losses["gradient_penalty"] = penalty
+            total, penalties = self.penalise(
+                d_loss + info_loss, real=x, real_logits=real_logit, fake=fake,
+                critic=lambda images: self.D(images, with_q=False)[0],
+            )
             self.backward_step(total, opt_d)
             code_accuracy = (q.categorical[0].detach().argmax(dim=1) == categorical[:, 0]).float().mean()
+        losses = {"d_loss": d_loss, "info_loss": info_loss, **penalties, "code_accuracy": code_accuracy}
 
-        # (2) Update G: its adversarial loss + λ·L_I on new (z, c); D and Q are frozen.
-        with self.updating(opt_g):
-            categorical, continuous = self.random_codes(n)
-            fake_logit, q = self.D(self.G(self.latent(self.noise(n), categorical, continuous)))
-            g_loss = self.adversarial.generator(fake_logit)
-            self.backward_step(g_loss + self.info_loss(q, categorical, continuous), opt_g)
-        self.log_losses(**losses, g_loss=g_loss, code_accuracy=code_accuracy)
+        # (2) Update G every n_critic batches: its adversarial loss + λ·L_I on new (z, c); D and Q frozen.
+        if self.generator_turn():
+            with self.updating(opt_g):
+                categorical, continuous = self.random_codes(n)
+                fake_logit, q = self.D(self.G(self.latent(self.noise(n), categorical, continuous)))
+                g_loss = self.adversarial.generator(fake_logit)
+                self.backward_step(g_loss + self.info_loss(q, categorical, continuous), opt_g)
+            losses["g_loss"] = g_loss
+        self.log_losses(**losses)
 
     # ----------------------------------------------------------------- inference
     def _check_codes(self, codes: dict[str, Tensor] | None, n: int) -> tuple[Tensor, Tensor]:
@@ -273,18 +288,15 @@ class InfoGAN(GANModule):
             continuous = given
         return categorical, continuous
 
-    @torch.no_grad()
-    def sample(self, n: int, codes: dict[str, Tensor] | None = None, noise: Tensor | None = None) -> Tensor:
-        """``n`` images G(z, c) in [-1, 1], shape (n, C, H, W), on the module's device.
+    def sample_inputs(self, n: int, codes: dict[str, Tensor] | None = None) -> dict[str, tuple[Tensor, Tensor]]:
+        """``sample(n, codes=...)``: ``{"categorical": (n,) values of the first code, or (n, n_codes),
+        "continuous": (n, continuous_dim)}``; a missing entry (or no ``codes``) is drawn from the
+        prior (see :meth:`GANModule.sample`; z has size ``noise_dim``)."""
+        return {"codes": self._check_codes(codes, n)}
 
-        ``codes``: ``{"categorical": (n,) values of the first code, or (n, n_codes),
-        "continuous": (n, continuous_dim)}``; a missing entry (or ``codes=None``)
-        is drawn from the prior. ``noise``: optional z of shape (n, noise_dim).
-        """
-        categorical, continuous = self._check_codes(codes, n)
-        noise = self.noise(n) if noise is None else noise.to(self.device)
-        with self._eval_mode(self.sampling_generator) as generator:
-            return generator(self.latent(noise, categorical, continuous))
+    def generate(self, generator: nn.Module, noise: Tensor, codes: tuple[Tensor, Tensor]) -> Tensor:
+        """G(z, c) with c = (categorical, continuous)."""
+        return generator(self.latent(noise, *codes))
 
     @torch.no_grad()
     def infer_codes(self, images: Tensor) -> dict[str, Tensor]:
@@ -297,7 +309,7 @@ class InfoGAN(GANModule):
     def sample_grid(self) -> tuple[Tensor, int]:
         """One row per value of the first categorical code; each column one fixed (z, other codes)."""
         codes = {"categorical": self.fixed_categorical, "continuous": self.fixed_continuous}
-        return self.sample(len(self.fixed_noise), codes, self.fixed_noise), self.hparams.samples_per_code
+        return self.sample(len(self.fixed_noise), codes=codes, noise=self.fixed_noise), self.hparams.samples_per_code
 
     def sweep_grid(self, code_index: int, steps: int = 8) -> Tensor:
         """Images ``(K_1 * steps, C, H, W)``: row k has value k of the first categorical code,
@@ -315,7 +327,7 @@ class InfoGAN(GANModule):
         continuous = torch.zeros(n, self.hparams.continuous_dim, device=self.device)
         continuous[:, code_index] = torch.linspace(*SWEEP_RANGE, steps, device=self.device).repeat(rows)
         noise = self.fixed_noise[:1].expand(n, -1)
-        return self.sample(n, {"categorical": categorical, "continuous": continuous}, noise)
+        return self.sample(n, codes={"categorical": categorical, "continuous": continuous}, noise=noise)
 
     def extra_grids(self, steps: int = 8) -> dict[str, tuple[Tensor, int]]:
         """``{"sweep_c1": (images, nrow), "sweep_c2": ...}``: :meth:`sweep_grid` of each continuous

@@ -19,9 +19,16 @@ Code names -> paper symbols:
 * ``self.discriminator`` / ``self.D(x, y)``: D(x, y), the PatchGAN of §3.2.2 on the
   channel-concatenation [x, y]; one logit per patch (70x70 receptive field for
   ``discriminator_layers=3``).
-* ``d_loss``: ½[ℓ(D(x, y), real) + ℓ(D(x, G(x)), fake)]: "we divide the objective by 2
-  while optimizing D" (§3.3); ℓ is BCE for ``loss="bce"`` (the paper) or squared error
-  (``"lsgan"``), see :func:`zoo.losses.target_loss`.
+* ``d_real``, ``d_fake``: the two terms of D's adversarial loss, ℓ(D(x, y), real) and
+  ℓ(D(x, G(x)), fake) (``self.adversarial.discriminator_terms``); ℓ is BCE for ``loss="bce"``
+  (the paper), squared error for ``"lsgan"`` (:func:`~zoo.models.translation.image_to_image_loss`),
+  or the hinge / WGAN terms.
+* ``d_loss``: ½(d_real + d_fake): "we divide the objective by 2 while optimizing D, which
+  slows down the rate at which D learns relative to G" (§3.3). D minimises ``d_loss`` plus
+  the penalties of ``self.penalise`` (not halved): with ``wgan-gp`` the gradient penalty
+  E[(‖∇_ŷ D(x, ŷ)‖₂ - 1)²] at ŷ = εy + (1 - ε)G(x), and with ``r1_weight`` > 0 the R1 penalty
+  ‖∇_y D(x, y)‖² at the real pair. Both differentiate with respect to the target side only:
+  x is D's condition, as the label is cGAN's, and G cannot move it.
 * ``g_adversarial``: ℓ(D(x, G(x)), real), the non-saturating form of maximising
   log D(x, G(x, z)) (§3.3); ``g_l1``: L_L1; G minimises ``g_adversarial + lambda_l1 * g_l1``.
 
@@ -38,13 +45,33 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from zoo.losses import check_target_loss, l1_loss, target_loss
-from zoo.models.translation import TranslationGAN
+from zoo.losses import l1_loss
+from zoo.models.translation import TranslationGAN, image_to_image_loss
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from zoo.registry import register_model
+from zoo.weights import PretrainedWeights
 
 GeneratorName = Literal["unet", "resnet_9blocks", "resnet_6blocks"]
+
+# --- the authors' released generators -------------------------------------------------
+# Names and URLs from the reference repository's scripts/download_pix2pix_model.sh
+# (junyanz/pytorch-CycleGAN-and-pix2pix). Each file is the state dict of net_G: unet_256
+# (8 levels) with batch norm, 3 -> 3 channels, dropout (its pix2pix defaults
+# --netG unet_256 --norm batch; scripts/test_single.sh passes the same).
+RELEASED_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
+RELEASED_NETWORK = {"in_channels": 3, "out_channels": 3, "num_downs": 8, "base_channels": 64,
+                    "norm": "batch", "dropout": True}
+WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
+    PretrainedWeights("pix2pix", name, RELEASED_URL.format(name=name), UnetGenerator, RELEASED_NETWORK, direction)
+    for name, direction in (
+        ("edges2shoes", "edge map -> shoe photo (UT Zappos50K)"),
+        ("sat2map", "satellite photo -> Google map (maps)"),
+        ("map2sat", "Google map -> satellite photo (maps)"),
+        ("facades_label2photo", "label map -> facade photo (CMP Facades)"),
+        ("day2night", "daytime photo -> night photo (Laffont et al. webcams)"),
+    )
+)
 
 
 def unet_depth(image_size: int, max_depth: int = 8) -> int:
@@ -75,7 +102,8 @@ def build_generator(
     default_data="digit_outlines",
     # The embedded 32x32 outline -> digit task: the paper's networks (a 5-level U-Net at 32 px) and
     # its schedule squeezed into 2000 iterations (89 per epoch): 11 epochs constant, 11 of decay.
-    default_recipe={"model.n_epochs": 11, "model.n_epochs_decay": 11, "trainer.max_steps": 2000},
+    recipe={"model.n_epochs": 11, "model.n_epochs_decay": 11, "trainer.max_steps": 2000},
+    weights=WEIGHTS,
     summary="Pix2Pix (Isola et al. 2017): U-Net + PatchGAN, paired",
 )
 class Pix2Pix(TranslationGAN):
@@ -93,7 +121,13 @@ class Pix2Pix(TranslationGAN):
             would be a per-pixel "PixelGAN", §4.4).
         norm: ``batch`` (the paper; with batch size 1 it acts as instance norm), ``instance`` or ``none``.
         dropout: dropout 0.5 in the U-Net decoder's three innermost blocks, the noise z (§3.1).
-        loss: ``bce`` (the paper) or ``lsgan``.
+        loss: the GAN terms: ``bce`` (the paper), ``lsgan``, ``hinge`` or ``wgan-gp``
+            (the last needs ``norm`` instance or none: batch norm breaks its per-image penalty).
+        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
+        r1_weight: γ of the R1 penalty γ/2 · E[‖∇_y D(x, y)‖²] on the real pairs
+            (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lambda_l1: λ, the weight of the L1 term (100 in the paper).
         lr: Adam learning rate of both networks (2e-4).
         betas: Adam (β1, β2) ((0.5, 0.999)).
@@ -114,7 +148,10 @@ class Pix2Pix(TranslationGAN):
         discriminator_layers: int = 3,
         norm: Literal["batch", "instance", "none"] = "batch",
         dropout: bool = True,
-        loss: Literal["bce", "lsgan"] = "bce",
+        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
+        gp_weight: float = 10.0,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lambda_l1: float = 100.0,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -127,7 +164,11 @@ class Pix2Pix(TranslationGAN):
         self.save_hyperparameters()
         if lambda_l1 < 0:
             raise ValueError(f"lambda_l1 must be >= 0, got {lambda_l1}")
-        check_target_loss(loss)
+        self.init_adversarial(
+            image_to_image_loss(loss), gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval
+        )
+        # D shares G's norm; batch norm cannot go with the per-image penalty of wgan-gp
+        norm = self.discriminator_norm(norm, flag="norm", per_image=("instance", "none"))
         self.generator, self._size_multiple = build_generator(
             generator, in_channels, out_channels, image_size, generator_channels, norm, dropout
         )
@@ -139,22 +180,28 @@ class Pix2Pix(TranslationGAN):
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         x, y = batch["A"], batch["B"]
-        kind, opt_g, opt_d = self.hparams.loss, *self.optimizers()
+        opt_g, opt_d = self.optimizers()
         fake = self.G(x)  # G(x, z): z is the decoder's dropout
 
-        # (1) Update D: maximise L_cGAN on real pairs (x, y) and fake pairs (x, G(x)); objective halved.
+        # (1) Update D: maximise L_cGAN on real pairs (x, y) and fake pairs (x, G(x)); objective halved
+        #     [+ the penalties when on, with respect to the target side: x is the condition].
         with self.updating(opt_d):
-            d_real = target_loss(self.D(torch.cat([x, y], 1)), True, kind)
-            d_fake = target_loss(self.D(torch.cat([x, fake.detach()], 1)), False, kind)
-            d_loss = 0.5 * (d_real + d_fake)
-            self.backward_step(d_loss, opt_d)
+            real = self.real_input(y)  # requires grad on the D steps that compute R1
+            real_logits = self.D(torch.cat([x, real], 1))
+            d_real, d_fake = self.adversarial.discriminator_terms(real_logits, self.D(torch.cat([x, fake.detach()], 1)))
+            d_loss = 0.5 * (d_real + d_fake)  # "we divide the objective by 2 while optimizing D" (§3.3)
+            d_total, penalties = self.penalise(
+                d_loss, real=real, real_logits=real_logits, fake=fake.detach(),
+                critic=lambda target: self.D(torch.cat([x, target], 1)),
+            )
+            self.backward_step(d_total, opt_d)
 
         # (2) Update G: fool D on (x, G(x)) and stay close to y in L1.
         with self.updating(opt_g):
-            g_adversarial = target_loss(self.D(torch.cat([x, fake], 1)), True, kind)
+            g_adversarial = self.adversarial.generator(self.D(torch.cat([x, fake], 1)))
             g_l1 = l1_loss(fake, y)
             self.backward_step(g_adversarial + self.hparams.lambda_l1 * g_l1, opt_g)
-        self.log_losses(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_loss=g_adversarial, g_l1=g_l1)
+        self.log_losses(d_loss=d_loss, d_real=d_real, d_fake=d_fake, **penalties, g_loss=g_adversarial, g_l1=g_l1)
 
     def configure_optimizers(self):
         betas = tuple(self.hparams.betas)
@@ -163,6 +210,14 @@ class Pix2Pix(TranslationGAN):
         return [opt_g, opt_d], self.epoch_schedulers([opt_g, opt_d])
 
     # ------------------------------------------------------------------ inference
+    @classmethod
+    def from_pretrained_generator(cls, generator: nn.Module, network: dict) -> "Pix2Pix":
+        """A module around one released U-Net (``network``: its constructor arguments)."""
+        module = cls(in_channels=network["in_channels"], out_channels=network["out_channels"],
+                     image_size=2 ** network["num_downs"])
+        module.generator = generator
+        return module
+
     def translator(self, direction: str) -> nn.Module:
         self._check_direction(direction)
         return self.generator

@@ -21,6 +21,15 @@ Code names -> paper symbols:
   over the unlabelled batch (its labels are ignored) and fresh fakes.
 * ``g_loss``: feature matching, ‖E_x f(x) - E_z f(G(z))‖² (§3.1; the paper's
   choice for semi-supervised learning), or the non-saturating -log D(G(z)).
+* ``r1`` (when ``r1_weight`` > 0): ‖∇_x lse(l(x))‖² on the unlabelled real batch,
+  added to D's loss by ``self.penalise`` with weight γ/2 = ``r1_weight`` / 2
+  (Mescheder et al. 2018, Eq. 9), lazily every ``r1_interval`` D steps (Karras
+  et al. 2020). lse(l(x)) is D's real-vs-fake logit: D(x) = σ(lse(l(x))).
+
+D's loss is the K+1-class objective above, not one of the swappable losses of
+``zoo.losses``: the classifier *is* the discriminator, so SGAN has no ``loss``
+argument (and so no WGAN-GP penalty). R1 needs only a real-vs-fake logit on real
+data, which lse(l(x)) is, so it applies.
 
 The labelled subset is ``num_labeled`` training images, class-balanced, chosen
 with ``labeled_seed`` when training starts and kept as buffers (so a resumed
@@ -90,6 +99,10 @@ class SGAN(GANModule):
         dropout: dropout before D's classifier (Salimans et al. use dropout in D).
         generator_loss: ``"feature_matching"`` (§3.1) or ``"non_saturating"``.
         unsupervised_weight: weight of L_unsupervised in D's loss.
+        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x lse(l(x))‖²] on the
+            unlabelled real batch (Mescheder et al. 2018); 0 (the default) turns it off.
+        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
+            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lr, betas: Adam settings of both networks.
         samples_per_row: width of the 8-row progress grid.
         ema_decay, gradient_clip_val: see :class:`GANModule`.
@@ -109,6 +122,8 @@ class SGAN(GANModule):
         dropout: float = 0.3,
         generator_loss: Literal["feature_matching", "non_saturating"] = "feature_matching",
         unsupervised_weight: float = 1.0,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         samples_per_row: int = 8,
@@ -123,6 +138,7 @@ class SGAN(GANModule):
             raise ValueError(f"num_labeled must be at least num_classes ({num_classes}), got {num_labeled}")
         if generator_loss not in ("feature_matching", "non_saturating"):
             raise ValueError(f"unknown generator_loss {generator_loss!r}; valid choices: feature_matching, non_saturating")
+        self.init_adversarial(None, r1_weight=r1_weight, r1_interval=r1_interval)  # D's loss is SGAN's own
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
         self.discriminator = SemiSupervisedDiscriminator(image_shape, num_classes, discriminator_channels,
@@ -171,17 +187,19 @@ class SGAN(GANModule):
         pick = torch.randint(len(self.labeled_labels), (self.hparams.labeled_batch_size,), device=self.device)
         x_labeled, y_labeled = self.labeled_images[pick], self.labeled_labels[pick]
 
-        # (1) D: L_supervised + L_unsupervised.
+        # (1) D: L_supervised + L_unsupervised [+ γ/2·R1 when on].
         with self.updating(opt_d):
             with torch.no_grad():
                 fake = self.G(self.noise(x.size(0)))
             logits_labeled, _ = self.D(x_labeled)
+            x = self.real_input(x)  # requires grad on the D steps that compute R1
             logits_real, _ = self.D(x)
             logits_fake, _ = self.D(fake)
             supervised_loss = F.cross_entropy(logits_labeled, y_labeled)
             unsupervised_loss = -log_d_real(logits_real).mean() - log_d_fake(logits_fake).mean()
             d_loss = supervised_loss + self.hparams.unsupervised_weight * unsupervised_loss
-            self.backward_step(d_loss, opt_d)
+            d_total, penalties = self.penalise(d_loss, real=x, real_logits=torch.logsumexp(logits_real, dim=1))
+            self.backward_step(d_total, opt_d)
 
         # (2) G: feature matching ||E f(x) - E f(G(z))||^2 (or non-saturating).
         with self.updating(opt_g):
@@ -196,7 +214,7 @@ class SGAN(GANModule):
 
         accuracy = (logits_labeled.argmax(1) == y_labeled).float().mean()
         self.log_losses(d_loss=d_loss, g_loss=g_loss, supervised_loss=supervised_loss,
-                        unsupervised_loss=unsupervised_loss, labeled_accuracy=accuracy)
+                        unsupervised_loss=unsupervised_loss, labeled_accuracy=accuracy, **penalties)
 
     # -------------------------------------------------------------- evaluation
     @torch.no_grad()

@@ -13,28 +13,48 @@
   source's class. torchmetrics states, so the values are exact under DDP.
 * The learning-rate schedule of both papers' reference code: constant for
   ``n_epochs`` epochs, then linear decay towards 0 over ``n_epochs_decay`` more.
+* The GAN terms in the papers' form (:func:`image_to_image_loss`): G minimises
+  ``loss.generator(D(G(x)))``, D minimises ``½ loss.discriminator(D(y), D(G(x)))``
+  (the ½ is written in each model's ``training_step``), with the loss objects of
+  ``zoo.losses``; the penalties (WGAN-GP, R1) come from ``GANModule.penalise``.
+* No ``sample()``: these models translate inputs (:meth:`TranslationGAN.translate`).
 
 Batches are the dicts of the image-to-image DataModules
-(``datamodules.folders``): ``"A"`` (input side), ``"B"`` (target side / other
+(``datamodules.translation``): ``"A"`` (input side), ``"B"`` (target side / other
 domain), ``"A_label"``, ``"B_label"`` (-1 when unknown), ``"A_name"``, ``"B_name"``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, ClassVar, Literal, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+from zoo.images import Direction, pad_to_multiple, pil_to_tensor, tensor_to_pil
+from zoo.losses import AdversarialLoss, LeastSquaresLoss, get_adversarial_loss
+from zoo.metrics.paired import l1_distance, psnr, ssim
 from zoo.models.base import GANModule
 
-Direction = Literal["AtoB", "BtoA"]
-DIRECTIONS: tuple[str, ...] = ("AtoB", "BtoA")
+
+def image_to_image_loss(name: str) -> AdversarialLoss:
+    """The adversarial loss ``name`` (``bce``, ``lsgan``, ``hinge``, ``wgan-gp``) in the form pix2pix
+    and CycleGAN write their GAN terms: G minimises ℓ(D(G(x)), real) and D ℓ(D(y), real) +
+    ℓ(D(G(x)), fake), which the model then halves for D (pix2pix §3.3).
+
+    For ``bce`` that is :class:`~zoo.losses.NonSaturatingLoss` as it stands (pix2pix Eq. 1 with the
+    non-saturating G loss of §3.3). For ``lsgan`` it is the squared error *without* Mao et al.'s ½
+    (CycleGAN §4: "we train the G to minimize E[(D(G(x)) - 1)²] and train the D to minimize
+    E[(D(y) - 1)²] + E[D(G(x))²]"), ``LeastSquaresLoss(scale=1)``: the reference code's ``nn.MSELoss``.
+    ``hinge`` and ``wgan-gp`` are the zoo's losses as they are (on PatchGAN maps every mean runs
+    over the patches too).
+    """
+    return LeastSquaresLoss(scale=1.0) if name == "lsgan" else get_adversarial_loss(name)
+
 
 
 def reference_lr_factor(n_epochs: int, n_epochs_decay: int) -> Callable[[int], float]:
@@ -49,34 +69,6 @@ def reference_lr_factor(n_epochs: int, n_epochs_decay: int) -> Callable[[int], f
     if n_epochs_decay == 0:
         return lambda epoch: 1.0
     return lambda epoch: max(0.0, 1.0 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1))
-
-
-def pil_to_tensor(image: Image.Image, channels: int) -> Tensor:
-    """A PIL image (any mode) -> float32 (channels, H, W) in [-1, 1], converted exactly as the
-    folder DataModules convert training images (``datamodules.folders.convert_image``)."""
-    from datamodules.folders import convert_image, to_tensor
-
-    return to_tensor(convert_image(image, channels))
-
-
-def tensor_to_pil(image: Tensor) -> Image.Image:
-    """float (C, H, W) in [-1, 1] -> an 8-bit PIL image (``L`` or ``RGB``)."""
-    array = image.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
-    array = array[0] if array.shape[0] == 1 else array.permute(1, 2, 0)
-    return Image.fromarray(array.numpy())
-
-
-def pad_to_multiple(images: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Pad (N, C, H, W) at the bottom/right to multiples of ``multiple``; returns the padded batch and (H, W).
-
-    Reflection padding where the image is large enough, replication otherwise.
-    """
-    height, width = images.shape[-2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    if pad_h or pad_w:
-        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-        images = F.pad(images, (0, pad_w, 0, pad_h), mode=mode)
-    return images, (height, width)
 
 
 def as_rgb_if_needed(images: Sequence[Tensor]) -> list[Tensor]:
@@ -108,6 +100,12 @@ class TranslationGAN(GANModule):
         self._val_metrics = nn.ModuleDict()
 
     # ----------------------------------------------------------------- inference
+    def sample(self, n: int, *, noise: Tensor | None = None, **conditions) -> Tensor:
+        """Not a model of noise: an image-to-image GAN translates inputs (:meth:`translate`)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} translates images: use translate(images) instead of sample(n)"
+        )
+
     def translator(self, direction: str) -> nn.Module:
         """The generator mapping ``direction`` (subclasses)."""
         raise NotImplementedError
@@ -257,12 +255,10 @@ class TranslationGAN(GANModule):
             suffix = "" if direction == "AtoB" else "_BtoA"
             output = self.translator(direction)(source)
             n = len(source)
-            if ground_truth:
-                self._metric(stage, "l1" + suffix).update((output - target).abs().mean(), n)
-                psnr = peak_signal_noise_ratio(output, target, data_range=2.0, reduction="none", dim=(1, 2, 3))
-                self._metric(stage, "psnr" + suffix).update(psnr.mean(), n)
-                ssim = structural_similarity_index_measure(output.float(), target.float(), data_range=2.0)
-                self._metric(stage, "ssim" + suffix).update(ssim, n)
+            if ground_truth:  # mean L1, PSNR of each image averaged, mean SSIM (zoo.metrics.paired)
+                self._metric(stage, "l1" + suffix).update(l1_distance(output, target), n)
+                self._metric(stage, "psnr" + suffix).update(psnr(output, target, per_image=True).mean(), n)
+                self._metric(stage, "ssim" + suffix).update(ssim(output, target), n)
             if bool((labels >= 0).all()):
                 from zoo.metrics.digits import load_digits_classifier
 

@@ -1,6 +1,6 @@
 """Train the digits classifier of the domain metrics (:mod:`zoo.metrics.digits`).
 
-    python -m zoo.metrics.train_digits_classifier [--out PATH] [--epochs N] [--seed S]
+    python -m benchmarks.train_digits_classifier [--out PATH] [--epochs N] [--seed S]
 
 Trains :class:`~zoo.metrics.digits.DigitsClassifier` on the TRAIN split of the
 embedded digits data set only, with random translations of up to +-2 pixels
