@@ -1,12 +1,13 @@
-"""Acceptance figures of the class-conditional family on the embedded digits.
+"""Acceptance figures of the digits models (the class-conditional family, DCGAN, ProGAN).
 
-    python -m benchmarks.class_conditional                  # all five models
+    python -m benchmarks.class_conditional                  # all six models
     python -m benchmarks.class_conditional --models acgan --steps 2000
+    python -m benchmarks.class_conditional --models dcgan --steps 100000 --budget-seconds 900  # equal wall time
 
 Budget: at most 5 minutes of training per model on 2 CPU cores (default
 flags, default steps below); evaluation adds about 10 s per model. Each model
 is trained from its registry defaults (``zoo.create_model(name)`` plus the
-``model.*`` flags of its embedded ``default_recipe``, as ``zoo.fit`` does) on
+``model.*`` flags of its embedded ``recipe``, as ``zoo.fit`` does) on
 ``DigitsDataModule`` (with the recipe's ``data.*`` flags, if any) with seed
 0, in the precision ``zoo.fit`` picks on this machine
 (``zoo.fit.default_precision("cpu")``: ``bf16-mixed`` on a CPU with native
@@ -20,6 +21,8 @@ digits classifier (``zoo.metrics.domain``):
   stroke width) over a sweep -- "changes one factor" made measurable;
 * ``sgan``: test accuracy of the exported classifier (see also
   ``benchmarks.sgan_baseline`` for the supervised comparison);
+* ``dcgan``, ``progan`` (unconditional): the share of each class among 1000
+  samples as the classifier reads them (``min_class_share``: 0 for a dropped mode);
 * every image model: FD-digits of 179 generated images against the 1439
   training digits (mean of 5 draws) next to the real-vs-real floor at the same
   sizes, FD(179 test digits, 1439 training digits).
@@ -28,7 +31,9 @@ digits classifier (``zoo.metrics.domain``):
 arguments of the model / the DigitsDataModule, for tuning runs. ``--fd-every
 N`` also prints FD-digits (mean of 3 draws of 179 samples) every N
 iterations, the learning curves of the tuning tables in docs/models/*.md; the
-evaluation time is not counted in ``train_seconds``.
+evaluation time is not counted in ``train_seconds``. ``--budget-seconds S``
+stops each model after S seconds of training (``steps`` then reports the
+iterations it reached), to compare models at equal wall time.
 
 It prints one JSON line per model; it never fails on a figure or a time.
 """
@@ -49,9 +54,9 @@ import zoo
 from zoo.registry import MODELS
 from datamodules import DigitsDataModule
 from zoo.fit import default_precision
-from zoo.metrics.domain import code_accuracy_of_samples, conditional_accuracy, fd_digits
+from zoo.metrics.domain import class_shares, code_accuracy_of_samples, conditional_accuracy, fd_digits
 
-DEFAULT_STEPS = {"cgan": None, "acgan": None, "dcgan": None, "infogan": None, "sgan": 1000}
+DEFAULT_STEPS = {"cgan": None, "acgan": None, "dcgan": None, "infogan": None, "sgan": 1000, "progan": None}
 """Training iterations per model. ``None``: the ``--trainer.max_steps`` of the model's embedded recipe, so the
 benchmark trains what ``zoo.fit --model NAME`` trains (cgan, acgan, infogan 3000: about 200 s each; dcgan 4000:
 270 s, on 2 CPU cores in bf16-mixed). SGAN's 1000 matches ``benchmarks.sgan_baseline`` (``zoo.fit`` runs 2000)."""
@@ -112,6 +117,20 @@ def infogan_sweeps(model, steps: int = 9, rows: int = 50) -> dict[str, list[floa
     return out
 
 
+class WallClockBudget(pl.Callback):
+    """Stop training once ``seconds`` of wall time have passed (for comparisons at equal time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.start = seconds, None
+
+    def on_train_start(self, trainer, model) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, model, *args) -> None:
+        if time.perf_counter() - self.start >= self.seconds:
+            trainer.should_stop = True
+
+
 class FDCurve(pl.Callback):
     """Print ``{"step": k, "fd": ...}`` every ``every`` iterations; keeps its own time out of the run's."""
 
@@ -146,6 +165,10 @@ def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
     if name in ("cgan", "acgan"):
         labels = torch.arange(10).repeat_interleave(100)
         result["conditional_accuracy"] = conditional_accuracy(model.sample(1000, labels=labels), labels)
+    if name in ("dcgan", "progan"):  # unconditional: does every class appear? (share of 1000 samples)
+        shares = class_shares(model.sample_for_metrics(1000)[0])
+        result["class_shares"] = [round(float(v), 3) for v in shares]
+        result["min_class_share"] = float(shares.min())
     if name == "infogan":
         codes = torch.arange(model.categorical_dims[0]).repeat_interleave(100)
         images = model.sample(len(codes), codes={"categorical": codes})
@@ -165,20 +188,21 @@ def save_grids(model, name: str, directory: Path) -> None:
 
 
 def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_every: int | None = None,
-        data_hparams: dict | None = None, **hparams) -> dict:
+        data_hparams: dict | None = None, budget_seconds: float | None = None, **hparams) -> dict:
     pl.seed_everything(seed, verbose=False)
     dm = DigitsDataModule(**{**embedded_recipe(name, "data"), **(data_hparams or {})})
     recipe = embedded_recipe(name, "model")
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
+    callbacks = [c for c in (curve, WallClockBudget(budget_seconds) if budget_seconds else None) if c]
     precision = default_precision("cpu")  # what `zoo.fit` picks on this machine
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
-                         accelerator="cpu", precision=precision, callbacks=[curve] if curve else None)
+                         accelerator="cpu", precision=precision, callbacks=callbacks)
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     seconds = time.perf_counter() - start - (curve.seconds if curve else 0.0)
-    result = {"model": name, "steps": steps, "precision": precision, "train_seconds": round(seconds, 1),
+    result = {"model": name, "steps": trainer.global_step, "precision": precision, "train_seconds": round(seconds, 1),
               "batch_size": dm.batch_size, **({"hparams": hparams} if hparams else {})}
     result.update(evaluate(name, model, dm))
     if grids is not None:
@@ -195,11 +219,13 @@ def main() -> None:
     parser.add_argument("--data-hparams", default="{}", help="JSON dict of DigitsDataModule overrides")
     parser.add_argument("--grids", type=Path, default=None, help="write each model's sample grid PNGs here")
     parser.add_argument("--fd-every", type=int, default=None, help="also print FD-digits every N iterations")
+    parser.add_argument("--budget-seconds", type=float, default=None,
+                        help="stop each model after this much training wall time (e.g. DCGAN at ProGAN's time)")
     args = parser.parse_args()
     hparams = json.loads(args.hparams)
     for name in args.models.split(","):
         result = run(name, args.steps or default_steps(name), args.seed, args.grids, args.fd_every,
-                     json.loads(args.data_hparams), **hparams)
+                     json.loads(args.data_hparams), args.budget_seconds, **hparams)
         print(json.dumps(result, default=float), flush=True)
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch.utilities import rank_zero_warn
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.base import (
@@ -132,6 +134,25 @@ class _FolderTranslationDataModule(Preprocessing, DownloadableData, AugmentedSpl
         raise NotImplementedError
 
 
+def check_side_by_side(path: Path) -> None:
+    """An aligned pix2pix image holds A and B side by side (512x256 for the published sets).
+
+    An image no wider than high cannot be two halves of sensible shape: that is an error naming
+    the file and its size, before training would split it in halves. Other shapes than 2:1 get a
+    warning (halves that are not square are allowed).
+    """
+    with Image.open(path) as image:
+        width, height = image.size
+    if width <= height:
+        raise ValueError(
+            f"{path} is {width}x{height}: an aligned (pix2pix) image holds A and B side by side, so it is about "
+            f"twice as wide as high (e.g. 512x256). For separate A and B files use root/A/ and root/B/ "
+            f"(two_folders).\n{LAYOUT_HELP}"
+        )
+    if abs(width - 2 * height) > 0.05 * 2 * height:
+        rank_zero_warn(f"{path} is {width}x{height}, not 2:1: each half ({width // 2}x{height}) is taken as A / B")
+
+
 @register_datamodule("paired_folder", summary="Paired image folders (pix2pix): aligned A|B images or A/ and B/")
 class PairedFolderDataModule(_FolderTranslationDataModule):
     """Aligned image pairs from a folder or a published pix2pix set, for Pix2Pix.
@@ -196,6 +217,8 @@ class PairedFolderDataModule(_FolderTranslationDataModule):
                 found["train"] = list(match_pairs(folder_a, folder_b))
         if "train" not in found:
             raise FileNotFoundError(f"no training images in {self.root} (train/ or A/train missing)\n{LAYOUT_HELP}")
+        if self.layout == "aligned":
+            check_side_by_side(found["train"][0][0])
         return fill_eval_splits(found, [], str(self.root))
 
     def make_dataset(self, split: str, augment: bool) -> Dataset:

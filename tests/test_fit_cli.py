@@ -152,9 +152,10 @@ def test_resume_restores_weights_ema_and_counters_exactly(tmp_path):
     assert any(k.startswith("generator_ema.") for k in saved)
 
 
-def test_resume_without_a_previous_run_is_a_clear_error(fit):
-    with pytest.raises(UsageError, match="no checkpoint to resume under"):
+def test_resume_without_a_previous_run_is_a_clear_error(fit, capsys):
+    with pytest.raises(SystemExit) as exit_:
         fit("--model", "cgan", "--ckpt_path", "last")
+    assert exit_.value.code == 2 and "zoo.fit: error: --ckpt_path last: no checkpoint to resume under" in capsys.readouterr().err
 
 
 def test_zoo_load_reproduces_samples_for_the_same_noise(fit, tmp_path):

@@ -120,7 +120,9 @@ def load(source: str | Path, *, weights: str | Path | None = None, map_location:
       the cache, sha256-checked when known) in a module of the matching architecture,
       built by the model class's ``from_pretrained_generator``. ``weights`` may also be
       the path of such a ``.pth`` file (offline).
-    * ``**kwargs``: passed to :func:`pretrained_generator` (``cache_dir``, ``progress``, ``sha256``).
+    * ``**kwargs``: passed to :func:`pretrained_generator` (``cache_dir``, ``progress``, ``sha256``),
+      or for a checkpoint to :func:`zoo.checkpoints.load_checkpoint` (``allow_non_finite``: load a
+      diverged run's non-finite generator anyway).
 
     Returns the module in eval mode on ``map_location``, ready for ``sample()`` or ``translate()``.
     """
@@ -131,7 +133,7 @@ def load(source: str | Path, *, weights: str | Path | None = None, map_location:
         return entry.cls.from_pretrained_generator(generator, dict(declared.kwargs)).eval().to(map_location)
     path = Path(source)
     if path.suffix == ".ckpt" or path.exists():
-        return load_checkpoint(path, map_location=map_location)
+        return load_checkpoint(path, map_location=map_location, **kwargs)
     if str(source) in MODELS:
         released = ", ".join(list_pretrained()) or "none"
         raise ValueError(

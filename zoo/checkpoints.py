@@ -17,8 +17,12 @@ import zoo.models  # noqa: F401  (registers the built-in models)
 from zoo.registry import MODELS
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
-    """Rebuild the :class:`~zoo.models.base.GANModule` saved at ``path``, in eval mode."""
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", *, allow_non_finite: bool = False):
+    """Rebuild the :class:`~zoo.models.base.GANModule` saved at ``path``, in eval mode.
+
+    A checkpoint whose generator weights hold NaN or infinity (a diverged run) is refused with
+    a ``ValueError`` naming the tensor, unless ``allow_non_finite=True``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {path}")
@@ -35,6 +39,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
     hparams: dict[str, Any] = {
         k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if not k.startswith("_")
     }
+    if not allow_non_finite:
+        for key, value in checkpoint["state_dict"].items():
+            if key.startswith("generator") and value.is_floating_point() and not torch.isfinite(value).all():
+                raise ValueError(
+                    f"{path}: {key} holds non-finite values (a diverged run); pass allow_non_finite=True to load it anyway"
+                )
     module = MODELS.get(name)(**hparams)
     module.load_state_dict(checkpoint["state_dict"])
     return module.to(map_location).eval()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -36,12 +37,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from datamodules import DATAMODULES
 from datamodules.published import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_for
-from zoo.callbacks import GenerativeMetrics, RunProvenance, SampleGrid
+from zoo.callbacks import GenerativeMetrics, RunProvenance, SampleGrid, StopOnSignal
 from zoo.loggers import RunCSVLogger
-from zoo.models.base import GANModule
+from zoo.models.base import DivergenceError, GANModule
 from zoo.registry import MODELS, UnknownNameError
 from zoo.strategies import GANDDPStrategy
 
@@ -167,6 +169,8 @@ def _resolve_data_spec(args: list[str], data: tuple[int, str], model_name: str |
     except ValueError as err:
         raise UsageError(str(err)) from None
     if found is None:
+        if "/" in spec or spec.startswith(("~", ".")):  # meant as a path
+            raise UsageError(f"--data {spec}: no such folder ({Path(spec).expanduser().absolute()})")
         if "." in spec and not Path(spec).exists():  # a class path
             return args
         published = sorted(set(CYCLEGAN_DATASETS) | set(PIX2PIX_DATASETS))
@@ -220,17 +224,53 @@ def _import_class(class_path: str) -> type:
 def link_data_to_model(config: Any) -> None:
     """Set ``model.init_args.<arg>`` from the DataModule for every pair of :data:`DATA_LINKS` that both sides
     have (an image model gets ``image_shape``/``num_classes``, a translation model ``in_channels``,
-    ``out_channels``, ``image_size``). The DataModule is built from its config (cheap: data loads in setup)."""
+    ``out_channels``, ``image_size``). The DataModule is built from its config (cheap: data loads in setup).
+    A model that cannot train on that data fails here, before any work (:func:`check_model_and_data`)."""
     model, data = config.get("model"), config.get("data")
     if model is None or data is None or not getattr(model, "class_path", None) or not getattr(data, "class_path", None):
         return
     data_args = dict(data.init_args or {})
     datamodule = _import_class(data.class_path)(**data_args)
-    parameters = inspect.signature(_import_class(model.class_path).__init__).parameters
+    model_class = _import_class(model.class_path)
+    check_model_and_data(model_class, datamodule)
+    parameters = inspect.signature(model_class.__init__).parameters
     for attribute, argument in DATA_LINKS.items():
         if argument in parameters and hasattr(datamodule, attribute):
             value = getattr(datamodule, attribute)
             model.init_args[argument] = list(value) if isinstance(value, tuple) else value
+
+
+def check_model_and_data(model_class: type, datamodule: Any) -> None:
+    """Raise :class:`UsageError` when ``model_class`` cannot train on ``datamodule``, saying what to use instead.
+
+    * an image-to-image model (``translate``) needs image-to-image data, paired for a model with
+      ``paired_data = True`` (pix2pix) and unpaired otherwise (cyclegan);
+    * a generative model needs images, not image pairs;
+    * a model with ``needs_labels = True`` (cgan, acgan, sgan) needs labelled data.
+    """
+    entry = MODELS.find_class(model_class)
+    model = entry.name if entry else model_class.__name__
+    data = DATAMODULES.name_of(datamodule)
+    data_paired = getattr(datamodule, "paired", None)  # None: not an image-to-image data set
+    if hasattr(model_class, "translate"):
+        wanted = "paired" if model_class.paired_data else "unpaired"
+        examples = ("an aligned A|B folder, A/ + B/ folders, a published pix2pix set (facades, ...) or digit_outlines"
+                    if model_class.paired_data else
+                    "trainA/ trainB/ folders, a published CycleGAN set (horse2zebra, ...) or digit_strokes")
+        if data_paired is None:
+            raise UsageError(f"{model} translates images and needs {wanted} image-to-image data; {data!r} is an "
+                             f"image data set. Use {examples}.")
+        if data_paired != model_class.paired_data:
+            other = "pix2pix" if data_paired else "cyclegan"
+            raise UsageError(f"{model} trains on {wanted} data, but {data!r} holds {'paired' if data_paired else 'unpaired'} "
+                             f"images. Use {examples}, or --model {other} for this data.")
+        return
+    if data_paired is not None:
+        raise UsageError(f"{model} generates images; {data!r} holds image-to-image pairs. Use an image data set "
+                         f"(digits, mnist, cifar10, a folder of images) or --model pix2pix / cyclegan for this data.")
+    if getattr(model_class, "needs_labels", False) and getattr(datamodule, "num_classes", None) is None:
+        raise UsageError(f"{model} is class-conditional and needs labelled data; {data!r} has no labels. Use a labelled "
+                         f"data set (digits, mnist, cifar10) or an unconditional model (dcgan, progan, infogan).")
 
 
 class ZooCLI(LightningCLI):
@@ -277,7 +317,7 @@ class ZooCLI(LightningCLI):
         kwargs.setdefault("strategy", self._strategy(trainer_config.get("strategy", "auto")))
         kwargs.setdefault("default_root_dir", str(run_root))
         trainer = super().instantiate_trainer(**kwargs)
-        trainer.callbacks.insert(0, RunProvenance())
+        trainer.callbacks[:0] = [RunProvenance(), StopOnSignal()]
         self._add_best_checkpoint(trainer)
         return trainer
 
@@ -326,7 +366,33 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
     except UsageError as err:
         sys.stderr.write(f"zoo.fit: error: {err}\n")
         raise SystemExit(2) from None
-    cli = ZooCLI(
+    try:
+        cli = _build_cli(args)
+    except UsageError as err:  # raised while building the run: a bad model / data pair, nothing to resume
+        sys.stderr.write(f"zoo.fit: error: {err}\n")
+        raise SystemExit(2) from None
+    try:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.ckpt_path)
+    except DivergenceError as err:  # a NaN / inf loss or weight: stop, keep the last good checkpoint
+        sys.stderr.write(f"zoo.fit: error: {err}\nrun directory: {cli.trainer.log_dir}\n")
+        raise SystemExit(1) from None
+    except (SIGTERMException, KeyboardInterrupt):  # SIGTERM / Ctrl-C: StopOnSignal saved the checkpoint
+        stop = next(c for c in cli.trainer.callbacks if isinstance(c, StopOnSignal))
+        name = signal.Signals(stop.signal or signal.SIGINT).name
+        saved = f"checkpoint at iteration {cli.trainer.global_step}: {stop.checkpoint}" if stop.checkpoint else "no checkpoint"
+        sys.stderr.write(f"zoo.fit: stopped by {name}; {saved}\n")
+        if cli.trainer.is_global_zero:
+            print(f"run directory: {cli.trainer.log_dir}", flush=True)
+        raise SystemExit(stop.exit_code or 1) from None
+    run_dir = cli.trainer.log_dir  # a collective under DDP: every rank asks
+    _shutdown_distributed()
+    if cli.trainer.is_global_zero:
+        print(f"run directory: {run_dir}")
+    return cli
+
+
+def _build_cli(args: list[str]) -> ZooCLI:
+    return ZooCLI(
         model_class=GANModule,
         subclass_mode_model=True,
         datamodule_class=LightningDataModule,  # ImageDataModule subclasses and non-image data (circle)
@@ -338,12 +404,6 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
         args=args,
         run=False,
     )
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.ckpt_path)
-    run_dir = cli.trainer.log_dir  # a collective under DDP: every rank asks
-    _shutdown_distributed()
-    if cli.trainer.is_global_zero:
-        print(f"run directory: {run_dir}")
-    return cli
 
 
 def _shutdown_distributed() -> None:

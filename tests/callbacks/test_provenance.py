@@ -33,7 +33,7 @@ def test_the_callback_records_the_registered_data_set_and_its_arguments(tmp_path
 
 def test_without_the_callback_the_model_records_only_itself(tmp_path):
     meta = _fit_and_save(tmp_path, [])
-    assert meta == {"name": "dcgan", "class_path": "zoo.models.dcgan.DCGAN"}
+    assert meta["name"] == "dcgan" and meta["class_path"] == "zoo.models.dcgan.DCGAN" and "data" not in meta
 
 
 def test_unregistered_data_is_not_recorded():

@@ -10,6 +10,7 @@ import torch
 from zoo.metrics import paired
 from zoo.metrics.digits import WEIGHTS, DigitsClassifier, load_digits_classifier
 from zoo.metrics.domain import (
+    class_shares,
     classifier_inception_score,
     code_accuracy,
     code_accuracy_of_samples,
@@ -138,6 +139,15 @@ def test_conditional_and_identity_accuracy(splits, noise):
     assert identity_accuracy(noise, labels) < 0.3
     with pytest.raises(ValueError):
         conditional_accuracy(images, labels[:-1])
+
+
+def test_class_shares_show_a_dropped_mode(splits):
+    images, labels = splits["test"]
+    shares = class_shares(images)
+    assert shares.shape == (10,) and float(shares.sum()) == pytest.approx(1.0)
+    assert float(shares.min()) >= 0.07  # the test split is balanced: about 0.1 each
+    without_sevens = images[labels != 7]
+    assert float(class_shares(without_sevens)[7]) < 0.02
 
 
 def test_metrics_batch_large_inputs(splits, monkeypatch):

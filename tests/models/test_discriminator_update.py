@@ -25,6 +25,7 @@ EXPECTED_FLAGS = {
     "sgan": ("r1_weight", "r1_interval"),  # its K+1-class D loss is not swappable
     "pix2pix": ("loss", "gp_weight", "r1_weight", "r1_interval"),  # one D step per G step, as the papers
     "cyclegan": ("loss", "gp_weight", "r1_weight", "r1_interval"),
+    "progan": ("loss", "gp_weight", "r1_weight", "r1_interval"),  # one D step per G step, as the paper
 }
 R1_MODELS = [name for name in zoo.list_models() if "r1_weight" in constructor_args(name)]
 N_CRITIC_MODELS = [name for name in zoo.list_models() if "n_critic" in constructor_args(name)]

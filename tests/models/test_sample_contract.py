@@ -35,9 +35,12 @@ def test_every_model_keeps_the_sample_contract(name):
             model.sample(n)
         return
 
-    # shape and range: (n, C, H, W) images in [-1, 1] for image models, (n, *shape) for the 2-D toy
+    # shape and range: (n, C, H, W) images in [-1, 1] for image models, (n, *shape) for the 2-D toy;
+    # a growing model (ProGAN) samples at the highest resolution it has trained so far
     images = model.sample(n)
-    shape = tuple(getattr(datamodule, "image_shape"))
+    data_shape = shape = tuple(getattr(datamodule, "image_shape"))
+    if hasattr(model, "trained_resolution"):
+        shape = (shape[0], model.trained_resolution, model.trained_resolution)
     assert images.shape == (n, *shape)
     if len(shape) == 3:
         assert images.min() >= -1 and images.max() <= 1
@@ -69,6 +72,6 @@ def test_every_model_keeps_the_sample_contract(name):
 
     # the metrics' and the grid's sampling go through the same contract
     images, labels = model.sample_for_metrics(n)
-    assert images.shape == (n, *shape) and (labels is None) == ("labels" not in model.sample_conditions)
+    assert images.shape == (n, *data_shape) and (labels is None) == ("labels" not in model.sample_conditions)
     grid, nrow = model.sample_grid()
     assert grid.shape[0] % nrow == 0

@@ -51,8 +51,8 @@ def test_learning_rates_follow_the_schedule_epoch_by_epoch():
 
     model = tiny_cyclegan(n_epochs=2, n_epochs_decay=3, lr=1e-3, pool_size=0, lambda_identity=0)
     record = RecordLR()
-    data = DigitStrokesDataModule(batch_size=64)  # 11 iterations per epoch
-    quick_trainer(max_steps=11 * 6, callbacks=[record]).fit(model, datamodule=data)
+    data = DigitStrokesDataModule(batch_size=16)
+    quick_trainer(max_steps=2 * 6, limit_train_batches=2, callbacks=[record]).fit(model, datamodule=data)  # 2 per epoch
     expected = [1e-3 * reference_lr_factor(2, 3)(e) for e in range(6)]  # 1, 1, .75, .5, .25, 0
     assert [g for g, _ in record.lrs] == pytest.approx(expected)
     assert [d for _, d in record.lrs] == pytest.approx(expected)

@@ -1,7 +1,8 @@
-"""Training callbacks: progress sample grids, sample-quality metrics, checkpoint provenance."""
+"""Training callbacks: progress sample grids, sample-quality metrics, checkpoint provenance, signals."""
 
+from zoo.callbacks.interrupt import StopOnSignal
 from zoo.callbacks.metrics import GenerativeMetrics
 from zoo.callbacks.provenance import RunProvenance, data_provenance
 from zoo.callbacks.samples import SampleGrid
 
-__all__ = ["GenerativeMetrics", "RunProvenance", "SampleGrid", "data_provenance"]
+__all__ = ["GenerativeMetrics", "RunProvenance", "SampleGrid", "StopOnSignal", "data_provenance"]

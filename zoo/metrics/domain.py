@@ -36,6 +36,7 @@ FD_EPS = 1e-6
 """Added to both covariance diagonals when their product's square root is not finite (as pytorch-fid)."""
 
 __all__ = [
+    "class_shares",
     "classifier_inception_score",
     "code_accuracy",
     "code_accuracy_of_samples",
@@ -194,6 +195,17 @@ def inception_score_of_logits(logits: Tensor, splits: int = 1) -> float:
         kl = (chunk.exp() * (chunk - log_marginal)).sum(dim=1)
         scores.append(kl.mean().exp().item())
     return float(np.mean(scores))
+
+
+def class_shares(images: Tensor, classifier: nn.Module | None = None, num_classes: int = 10) -> Tensor:
+    """Fraction of ``images`` the digits classifier assigns to each class, shape (num_classes,).
+
+    For an unconditional generator, the class coverage: a mode-dropping model leaves
+    some classes near 0; real digits give about 1 / num_classes each.
+    """
+    _check_images(images)
+    predicted = _predict(images, classifier).cpu()
+    return torch.bincount(predicted, minlength=num_classes).double() / len(images)
 
 
 def conditional_accuracy(images: Tensor, labels: Tensor, classifier: nn.Module | None = None) -> float:

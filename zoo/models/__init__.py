@@ -8,6 +8,7 @@ from zoo.models.dcgan import DCGAN
 from zoo.models.gan import GAN
 from zoo.models.infogan import InfoGAN
 from zoo.models.pix2pix import Pix2Pix
+from zoo.models.progan import ProGAN
 from zoo.models.sgan import SGAN
 
-__all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN"]
+__all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN", "ProGAN"]

@@ -109,6 +109,9 @@ class ACGAN(GANModule):
         gradient_clip_val: see :class:`GANModule`.
     """
 
+    #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
+    needs_labels = True
+
     sample_conditions = ("labels",)
 
     def __init__(

@@ -53,6 +53,10 @@ from zoo.registry import MODELS
 from zoo.strategies import GANDDPStrategy
 
 
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss or weight; the message names the iteration, loss and network."""
+
+
 def linear_decay(start: int, end: int) -> Callable[[int], float]:
     """LR factor: 1 until iteration ``start``, then linearly to 0 at ``end`` (for ``LambdaLR``)."""
     if end <= start:
@@ -332,8 +336,32 @@ class GANModule(pl.LightningModule):
             ema_b.copy_(b)
 
     def log_losses(self, **losses: Tensor) -> None:
-        """Log ``train/<name>`` for each keyword (one scheme for every model)."""
+        """Log ``train/<name>`` for each keyword (one scheme for every model), after checking that
+        every loss is finite (:meth:`check_finite`)."""
+        self.check_finite(losses)
         self.log_dict({f"train/{k}": v.detach() for k, v in losses.items()}, prog_bar=True)
+
+    def check_finite(self, losses: dict[str, Tensor]) -> None:
+        """Stop training at the first non-finite loss, naming the iteration, the loss and its network.
+
+        One host synchronisation per step (all losses checked in one reduction). The checkpoint
+        callbacks then write nothing more, so the last checkpoint on disk is the last good one
+        (:meth:`on_save_checkpoint` also refuses to save non-finite weights).
+        """
+        if not losses or torch.stack([v.detach().float().reshape(()) for v in losses.values()]).isfinite().all():
+            return
+        bad = {k: float(v) for k, v in losses.items() if not torch.isfinite(v.detach()).all()}
+        names = ", ".join(f"train/{k} = {v}" for k, v in bad.items())
+        owners = sorted({self._owner_of_loss(k) for k in bad})
+        raise DivergenceError(
+            f"training diverged at iteration {self.global_step} (batch {self.batch_number}): {names} "
+            f"(the {' and '.join(owners)}'s loss). Nothing from this step was saved; the last checkpoint is the "
+            "last good one. Lower the learning rate, or add --model.gradient_clip_val / a gradient penalty."
+        )
+
+    @staticmethod
+    def _owner_of_loss(name: str) -> str:
+        return "generator" if name.startswith("g_") else "discriminator"
 
     # ----------------------------------------------------------------- inference
     @property
@@ -434,7 +462,15 @@ class GANModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record which registered model this is, so ``zoo.load(path)`` needs nothing else.
-        (Which data set trained it is added by ``zoo.callbacks.RunProvenance``.)"""
+        (Which data set trained it is added by ``zoo.callbacks.RunProvenance``.) Non-finite
+        weights are never saved: :class:`DivergenceError` names the network and the tensor."""
+        for name in self.networks:
+            for key, value in getattr(self, name).state_dict().items():
+                if value.is_floating_point() and not torch.isfinite(value).all():
+                    raise DivergenceError(
+                        f"not saving a checkpoint at iteration {self.global_step}: {name}.{key} holds non-finite "
+                        "values (training diverged); the previous checkpoint is kept"
+                    )
         checkpoint.setdefault("zoo", {}).update(
             name=MODELS.name_of(self), class_path=f"{type(self).__module__}.{type(self).__qualname__}",
             rng=capture_rng_state(),  # this process's streams (rank 0 under DDP), for an exact resume

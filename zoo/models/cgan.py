@@ -76,6 +76,9 @@ class CGAN(GANModule):
         gradient_clip_val: see :class:`GANModule`.
     """
 
+    #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
+    needs_labels = True
+
     sample_conditions = ("labels",)
 
     def __init__(

@@ -108,6 +108,9 @@ class SGAN(GANModule):
         ema_decay, gradient_clip_val: see :class:`GANModule`.
     """
 
+    #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
+    needs_labels = True
+
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 32, 32),

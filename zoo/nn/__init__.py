@@ -1,7 +1,18 @@
 """Plain-torch networks: they know nothing of training and never import Lightning."""
 
 from zoo.nn.dcgan import DCGANDiscriminator, DCGANGenerator, norm_layer, resolution_plan
+from zoo.nn.equalized import EqualizedConv2d, EqualizedLinear
 from zoo.nn.init import init_weights
+from zoo.nn.progan import (
+    MinibatchStdDev,
+    PixelNorm,
+    ProGANDiscriminator,
+    ProGANGenerator,
+    downsample_to,
+    fade_reals,
+    feature_counts,
+    resolutions,
+)
 from zoo.nn.translation import (
     PatchDiscriminator,
     ResnetGenerator,
@@ -13,12 +24,22 @@ from zoo.nn.translation import (
 __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "EqualizedConv2d",
+    "EqualizedLinear",
+    "MinibatchStdDev",
     "PatchDiscriminator",
+    "PixelNorm",
+    "ProGANDiscriminator",
+    "ProGANGenerator",
     "ResnetGenerator",
     "UnetGenerator",
+    "downsample_to",
+    "fade_reals",
+    "feature_counts",
     "init_weights",
     "norm_layer",
     "patch_receptive_field",
     "resolution_plan",
+    "resolutions",
     "translation_norm",
 ]

@@ -1,0 +1,375 @@
+"""ProGAN-lite: progressive growing of GANs, with fade-in, on a CPU budget.
+
+Karras, Aila, Laine & Lehtinen, "Progressive Growing of GANs for Improved
+Quality, Stability, and Variation", ICLR 2018 (arXiv:1710.10196). Training
+starts with 4x4 images and doubles the resolution phase by phase; each new
+block of G and D is faded in smoothly (§2, Fig. 2). The networks, equalized
+learning rate, pixel norm and minibatch standard deviation are in
+:mod:`zoo.nn.progan`; this module is the training schedule and the losses.
+
+The schedule (:class:`ProgressiveSchedule`, the reference's ``TrainingSchedule``
+in ``train.py``) is counted in real images shown to D, in thousands
+(``kimg``), as the paper counts (600k images per phase there):
+
+* 4x4: ``stabilize_kimg`` of training;
+* then for each higher resolution r: ``fade_kimg`` with α going 0 -> 1 linearly
+  (the new block blended with the up-sampled output of the previous resolution),
+  then ``stabilize_kimg`` at α = 1; the final resolution trains on until
+  ``--trainer.max_steps``.
+
+Real images are served at full resolution by the DataModule; the module
+down-samples them to the current resolution (2x2 average pooling,
+:func:`zoo.nn.progan.downsample_to`) and, during a fade, blends them with their
+2x-down-then-up copy by the same α (:func:`zoo.nn.progan.fade_reals`, the
+authors' ``process_reals``), so D never tells real from fake by sharpness. The
+per-resolution batch size (``batch_sizes``) takes the first images of each
+loader batch, so the loaders are never rebuilt.
+
+Code names -> paper symbols:
+
+* ``self.G(z, resolution, alpha)`` / ``self.D(x, resolution, alpha)``: G and D at
+  the current level of detail; ``alpha`` α of Fig. 2.
+* ``d_loss``: the WGAN-GP critic loss E[D(G(z))] - E[D(x)] (Gulrajani et al.
+  2017), plus ``gradient_penalty`` with λ = ``gp_weight`` (10, target 1) and
+  ``drift``: ε_drift · E[D(x)²] with ε_drift = 0.001 (§A.1: "to keep the
+  discriminator output from drifting too far away from zero").
+* ``g_loss``: -E[D(G(z))].
+* ``aux_loss`` (``conditional``): the auxiliary classifier's cross-entropy on
+  real and fake images, as the paper's conditional CIFAR-10 run (§6.3 after
+  Odena et al. 2017): D gets 1 + ``num_classes`` outputs, G the label embedding.
+* ``images_seen``: real images shown so far (all ranks), the clock of the schedule.
+* ``generator_ema``: G with EMA weights (β 0.999, §A.1), used for sampling.
+
+Optimiser: Adam(lr 1e-3, β = (0, 0.99), ε = 1e-8) for both networks (§A.1).
+With ``reset_optimizers`` (the authors' ``reset_opt_for_new_lod``) both Adam
+states are cleared whenever a fade starts or ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from zoo.models.base import GANModule
+from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator, downsample_to, fade_reals, feature_counts, resolutions
+from zoo.registry import register_model
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the schedule: ``resolution`` stabilised or faded in over [start, end) kimg."""
+
+    index: int
+    resolution: int
+    fading: bool
+    start_kimg: float
+    end_kimg: float  # math.inf for the last phase
+
+
+class ProgressiveSchedule:
+    """Resolution and fade-in α as functions of the real images shown (the paper's kimg clock).
+
+    Args:
+        max_resolution: the final resolution (a power of two >= 4).
+        stabilize_kimg: thousands of images per stabilisation phase (600 in the paper).
+        fade_kimg: thousands of images per fade-in phase (600 in the paper).
+    """
+
+    def __init__(self, max_resolution: int, stabilize_kimg: float, fade_kimg: float) -> None:
+        if stabilize_kimg <= 0 or fade_kimg < 0:
+            raise ValueError(f"stabilize_kimg must be > 0 and fade_kimg >= 0, got {stabilize_kimg}, {fade_kimg}")
+        self.resolutions = resolutions(max_resolution)
+        phases, start = [Phase(0, 4, False, 0.0, float(stabilize_kimg))], float(stabilize_kimg)
+        for r in self.resolutions[1:]:
+            if fade_kimg > 0:
+                phases.append(Phase(len(phases), r, True, start, start + fade_kimg))
+                start += fade_kimg
+            phases.append(Phase(len(phases), r, False, start, start + stabilize_kimg))
+            start += stabilize_kimg
+        last = phases[-1]
+        phases[-1] = Phase(last.index, last.resolution, False, last.start_kimg, math.inf)
+        self.phases = phases
+
+    @property
+    def growth_kimg(self) -> float:
+        """kimg at which the final resolution is reached with α = 1."""
+        return self.phases[-1].start_kimg
+
+    def phase(self, kimg: float) -> Phase:
+        return next(p for p in self.phases if kimg < p.end_kimg)
+
+    def at(self, kimg: float) -> tuple[int, float, Phase]:
+        """``(resolution, alpha, phase)`` after ``kimg`` thousand real images."""
+        phase = self.phase(kimg)
+        if not phase.fading:
+            return phase.resolution, 1.0, phase
+        return phase.resolution, (kimg - phase.start_kimg) / (phase.end_kimg - phase.start_kimg), phase
+
+    def table(self, batch_sizes: dict[int, int] | None = None) -> str:
+        """The schedule as a text table (printed when training starts)."""
+        rows = ["phase  resolution  what           kimg from -> to   batch"]
+        for p in self.phases:
+            end = "..." if math.isinf(p.end_kimg) else f"{p.end_kimg:g}"
+            batch = (batch_sizes or {}).get(p.resolution, "data")
+            what = "fade in (α 0->1)" if p.fading else "stabilize"
+            rows.append(f"{p.index:>5}  {p.resolution:>4}x{p.resolution:<5}  {what:<16} {p.start_kimg:>7g} -> {end:<7} {batch}")
+        return "\n".join(rows)
+
+
+@register_model(
+    "progan",
+    default_data="digits",
+    # narrower networks, shorter phases and per-resolution batches for the 1439 embedded digits on a
+    # CPU budget (docs/models/progan.md#results: not tuned by measurement yet)
+    recipe={"model.fmap_base": 512, "model.fmap_max": 64, "model.stabilize_kimg": 20, "model.fade_kimg": 20,
+            "model.batch_sizes": {4: 64, 8: 64, 16: 32, 32: 32}, "data.batch_size": 64, "trainer.max_steps": 5000},
+    summary="ProGAN-lite (Karras et al. 2018): progressive growing with fade-in",
+)
+class ProGAN(GANModule):
+    """Progressively grown WGAN-GP with equalized learning rate, pixel norm and minibatch stddev.
+
+    ``sample(n, resolution=..., labels=...)`` samples at the highest resolution trained so
+    far, or at an earlier one.
+
+    Args:
+        image_shape: (channels, height, width) of the data; height = width must be a
+            power of two (the final resolution); linked from the DataModule by ``zoo.fit``.
+        num_classes: number of classes of the data (linked); used only with ``conditional``.
+        conditional: condition G on the label and give D an auxiliary classifier (AC-GAN
+            form, the paper's conditional CIFAR-10 run); needs labelled data.
+        latent_dim: size of z (512 in the paper).
+        fmap_base: feature maps per resolution r are ``min(fmap_base / r, fmap_max)``
+            (the paper: 16384 and 512; lite: 1024 and 128).
+        fmap_max: see ``fmap_base``.
+        stabilize_kimg: thousands of real images per stabilisation phase (paper: 600).
+        fade_kimg: thousands of real images per fade-in phase (paper: 600).
+        batch_sizes: images per D step at each resolution, e.g. ``{4: 64, 8: 64, 16: 32, 32: 32}``
+            (taken from each loader batch, so at most the DataModule's ``batch_size``);
+            ``None``: the whole loader batch at every resolution.
+        loss: the adversarial loss; ``wgan-gp`` as in the paper (others are allowed for
+            experiments: ``bce``, ``lsgan``, ``hinge``).
+        gp_weight: λ of the gradient penalty (10).
+        drift: ε_drift of the drift term ε_drift · E[D(x)²] (0.001; wgan-gp only).
+        aux_weight: weight of the auxiliary classification loss (``conditional``).
+        r1_weight: γ of an optional R1 penalty (0: off, as in the paper).
+        r1_interval: lazy R1 every ``r1_interval`` D steps.
+        lr: Adam learning rate of G and D (1e-3).
+        betas: Adam (β1, β2) ((0, 0.99)).
+        eps: Adam ε (1e-8).
+        reset_optimizers: clear both Adam states when a fade starts or ends (the authors'
+            ``reset_opt_for_new_lod``).
+        ema_decay: β of the generator EMA used for sampling (0.999; ``None`` turns it off).
+        grid_size: the progress grid is ``grid_size`` x ``grid_size`` images (one row per
+            class when conditional).
+        gradient_clip_val: see :class:`GANModule`.
+    """
+
+    #: each step runs only the blocks of the current resolution: DDP must find the unused ones
+    ddp_find_unused_parameters = True
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 32, 32),
+        num_classes: int | None = None,
+        conditional: bool = False,
+        latent_dim: int = 128,
+        fmap_base: int = 1024,
+        fmap_max: int = 128,
+        stabilize_kimg: float = 60.0,
+        fade_kimg: float = 60.0,
+        batch_sizes: dict[int, int] | None = None,
+        loss: Literal["wgan-gp", "bce", "lsgan", "hinge"] = "wgan-gp",
+        gp_weight: float = 10.0,
+        drift: float = 0.001,
+        aux_weight: float = 1.0,
+        r1_weight: float = 0.0,
+        r1_interval: int = 1,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.0, 0.99),
+        eps: float = 1e-8,
+        reset_optimizers: bool = True,
+        ema_decay: float | None = 0.999,
+        grid_size: int = 8,
+        gradient_clip_val: float | None = None,
+    ) -> None:
+        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
+        self.save_hyperparameters()
+        channels, height, width = tuple(image_shape)
+        if height != width:
+            raise ValueError(f"ProGAN needs square images, got image_shape {tuple(image_shape)}")
+        if conditional and (num_classes is None or num_classes < 2):
+            raise ValueError(
+                f"conditional=True needs labelled data with num_classes >= 2, got num_classes={num_classes}"
+            )
+        self.schedule = ProgressiveSchedule(height, stabilize_kimg, fade_kimg)
+        for r, b in (batch_sizes or {}).items():
+            if r not in self.schedule.resolutions or b < 1:
+                raise ValueError(
+                    f"batch_sizes: {r}: {b} is not a valid entry; resolutions: "
+                    f"{', '.join(map(str, self.schedule.resolutions))}, batch sizes >= 1"
+                )
+        self.init_adversarial(loss, gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval)
+        classes = num_classes if conditional else None
+        widths = feature_counts(height, fmap_base, fmap_max)
+        self.generator = ProGANGenerator(latent_dim, height, widths, channels, num_classes=classes)
+        self.discriminator = ProGANDiscriminator(height, widths, channels, num_classes=classes)
+        self.init_ema()
+        self.sample_conditions = ("labels", "resolution") if conditional else ("resolution",)
+        self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
+        rows = num_classes if conditional else grid_size
+        noise = torch.randn(rows * grid_size if conditional else grid_size**2, latent_dim,
+                            generator=torch.Generator().manual_seed(0))
+        self.register_buffer("fixed_noise", noise)
+        if conditional:
+            self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(grid_size))
+        self._phase_index: int | None = None
+        self._grid_due = False
+
+    # ----------------------------------------------------------------- schedule
+    @property
+    def kimg(self) -> float:
+        return float(self.images_seen) / 1000.0
+
+    def level(self) -> tuple[int, float, Phase]:
+        """``(resolution, alpha, phase)`` now (from :attr:`images_seen`)."""
+        return self.schedule.at(self.kimg)
+
+    @property
+    def trained_resolution(self) -> int:
+        """The highest resolution trained so far (the current one, faded in or not)."""
+        return self.level()[0]
+
+    def batch_size_at(self, resolution: int, available: int) -> int:
+        return min((self.hparams.batch_sizes or {}).get(resolution, available), available)
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        if self.trainer.is_global_zero:
+            print(f"ProGAN schedule (kimg = thousands of real images; now {self.kimg:g}):\n"
+                  + self.schedule.table(self.hparams.batch_sizes))
+
+    def _enter_phase(self, phase: Phase) -> None:
+        """Before a step: at the first step of a new phase (a fade starts or ends), reset both Adam
+        states when ``reset_optimizers`` (not at the first step of a run, fresh or resumed)."""
+        if self._phase_index is not None and phase.index != self._phase_index and self.hparams.reset_optimizers:
+            for optimizer in self.optimizers():
+                optimizer.optimizer.state.clear()
+        self._phase_index = phase.index
+
+    def grid_due(self) -> bool:
+        """Whether the last step ended a phase (``SampleGrid`` then writes a grid); resets the flag."""
+        due, self._grid_due = self._grid_due, False
+        return due
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Also record the schedule and where training is in it (readable without the module)."""
+        super().on_save_checkpoint(checkpoint)
+        resolution, alpha, phase = self.level()
+        checkpoint["zoo"]["progan"] = {
+            "images_seen": int(self.images_seen), "resolution": resolution, "alpha": alpha, "phase": phase.index,
+            "schedule": [(p.resolution, "fade" if p.fading else "stabilize", p.start_kimg, p.end_kimg)
+                         for p in self.schedule.phases],
+        }
+
+    # ----------------------------------------------------------------- training
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        resolution, alpha, phase = self.level()
+        self._enter_phase(phase)
+        hp = self.hparams
+        b = self.batch_size_at(resolution, batch[0].size(0))
+        x = fade_reals(downsample_to(batch[0][:b], resolution), alpha)  # reals at the current level of detail
+        y = batch[1][:b] if hp.conditional else None
+        opt_g, opt_d = self.optimizers()
+
+        def critic(images: Tensor) -> Tensor:
+            out = self.D(images, resolution, alpha)
+            return out[0] if hp.conditional else out
+
+        # (1) Update D: WGAN-GP critic loss + λ·GP + ε_drift·D(x)² [+ auxiliary classifier].
+        with self.updating(opt_d):
+            with torch.no_grad():
+                fake = self.G(self.noise(b), resolution, alpha, labels=y)
+            x = self.real_input(x)
+            real_out, fake_out = self.D(x, resolution, alpha), self.D(fake, resolution, alpha)
+            real_score, fake_score = (real_out[0], fake_out[0]) if hp.conditional else (real_out, fake_out)
+            d_loss = self.adversarial.discriminator(real_score, fake_score)
+            d_total, losses = self.penalise(d_loss, real=x, real_logits=real_score, fake=fake, critic=critic)
+            if self.needs_gradient_penalty and hp.drift > 0:
+                drift = real_score.float().pow(2).mean()
+                d_total = d_total + hp.drift * drift
+                losses["drift"] = drift
+            if hp.conditional:
+                aux = F.cross_entropy(real_out[1], y) + F.cross_entropy(fake_out[1], y)
+                d_total = d_total + hp.aux_weight * aux
+                losses["d_aux"] = aux
+            self.backward_step(d_total, opt_d)
+        losses["d_loss"] = d_loss
+
+        # (2) Update G: -E[D(G(z))] [+ auxiliary classification of its fakes].
+        with self.updating(opt_g):
+            out = self.D(self.G(self.noise(b), resolution, alpha, labels=y), resolution, alpha)
+            g_loss = self.adversarial.generator(out[0] if hp.conditional else out)
+            g_total = g_loss + (hp.aux_weight * F.cross_entropy(out[1], y) if hp.conditional else 0.0)
+            self.backward_step(g_total, opt_g)
+        losses["g_loss"] = g_loss
+        self.images_seen += b * self.trainer.world_size
+        if self.schedule.phase(self.kimg).index != phase.index:
+            self._grid_due = True  # this step ended the phase: its last grid
+        self.log_losses(**losses)
+        self.log_dict({"train/resolution": float(resolution), "train/alpha": alpha, "train/kimg": self.kimg})
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps)
+        return [opt_g, opt_d]
+
+    # ----------------------------------------------------------------- sampling
+    def sample_inputs(self, n: int, labels: Tensor | int | None = None, resolution: int | None = None) -> dict[str, Any]:
+        """``sample(n, resolution=8)`` samples at an earlier resolution (α = 1); the default is
+        the highest resolution trained so far, at the current α. ``labels=`` when conditional."""
+        if resolution is None:
+            resolution, alpha, _ = self.level()
+        else:
+            self.generator.stage(resolution)  # checks it
+            if resolution > self.trained_resolution:
+                raise ValueError(
+                    f"resolution {resolution} has not been trained yet (trained up to {self.trained_resolution})"
+                )
+            alpha = 1.0
+        inputs: dict[str, Any] = {"resolution": resolution, "alpha": alpha}
+        if self.hparams.conditional:
+            inputs["labels"] = self.check_labels(labels, n, self.hparams.num_classes)
+        return inputs
+
+    def generate(self, generator: nn.Module, noise: Tensor, resolution: int, alpha: float,
+                 labels: Tensor | None = None) -> Tensor:
+        """G(z[, y]) at ``resolution``, clamped to the data's range [-1, 1] (G's output is linear)."""
+        return generator(noise, resolution, alpha, labels=labels).clamp(-1, 1)
+
+    def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor | None]:
+        """Samples at the data's resolution (up-sampled when training has not reached it yet)."""
+        if self.hparams.conditional:
+            labels = torch.randint(self.hparams.num_classes, (n,), device=self.device)
+            images = self.sample(n, labels=labels)
+        else:
+            labels, images = None, self.sample(n)
+        size = self.hparams.image_shape[-1]
+        if images.shape[-1] != size:
+            images = F.interpolate(images, size=(size, size), mode="nearest")
+        return images, labels
+
+    def sample_grid(self) -> tuple[Tensor, int]:
+        """The fixed noise at the current level, enlarged (nearest) to the data's size so every
+        phase's grid has the same size."""
+        if self.hparams.conditional:
+            images = self.sample(len(self.fixed_labels), labels=self.fixed_labels, noise=self.fixed_noise)
+        else:
+            images = self.sample(len(self.fixed_noise), noise=self.fixed_noise)
+        size = self.hparams.image_shape[-1]
+        return F.interpolate(images, size=(size, size), mode="nearest"), self.hparams.grid_size
