@@ -34,24 +34,32 @@ from torch import Tensor, nn
 SQRT2 = math.sqrt(2.0)
 
 
-class EqualizedLinear(nn.Module):
-    """y = x (w · scale)ᵀ + b with w ~ N(0, 1), scale = gain / sqrt(in_features), b = 0 at init."""
+class _Equalized(nn.Module):
+    """The shared part: a weight of ``shape`` ~ N(0, 1), its runtime ``scale`` and a zero bias."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, gain: float = SQRT2) -> None:
-        super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"in_features and out_features must be >= 1, got {in_features}, {out_features}")
-        self.in_features, self.out_features, self.gain = in_features, out_features, gain
-        self.fan_in = in_features
+    def _init_weight(self, shape: tuple[int, ...], bias: bool, gain: float) -> None:
+        self.gain = gain
+        self.fan_in = math.prod(shape[1:])
         self.scale = gain / math.sqrt(self.fan_in)
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.weight = nn.Parameter(torch.empty(shape))
+        self.bias = nn.Parameter(torch.empty(shape[0])) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         nn.init.normal_(self.weight, 0.0, 1.0)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
+
+
+class EqualizedLinear(_Equalized):
+    """y = x (w · scale)ᵀ + b with w ~ N(0, 1), scale = gain / sqrt(in_features), b = 0 at init."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, gain: float = SQRT2) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"in_features and out_features must be >= 1, got {in_features}, {out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self._init_weight((out_features, in_features), bias, gain)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight * self.scale, self.bias)
@@ -63,7 +71,7 @@ class EqualizedLinear(nn.Module):
         )
 
 
-class EqualizedConv2d(nn.Module):
+class EqualizedConv2d(_Equalized):
     """A 2-D convolution with weight w · scale, w ~ N(0, 1), scale = gain / sqrt(in_channels k²), b = 0 at init.
 
     ``padding`` defaults to ``kernel_size // 2`` ("same" for odd kernels, as the
@@ -88,17 +96,7 @@ class EqualizedConv2d(nn.Module):
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride = stride
         self.padding = kernel_size // 2 if padding is None else padding
-        self.gain = gain
-        self.fan_in = in_channels * kernel_size * kernel_size
-        self.scale = gain / math.sqrt(self.fan_in)
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        nn.init.normal_(self.weight, 0.0, 1.0)
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+        self._init_weight((out_channels, in_channels, kernel_size, kernel_size), bias, gain)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight * self.scale, self.bias, self.stride, self.padding)
