@@ -26,11 +26,11 @@ def _start(tmp_path, *extra: str) -> subprocess.Popen:
 
 
 def _finish(process: subprocess.Popen, tmp_path) -> tuple[str, str]:
-    process.wait(timeout=120)
+    process.wait(timeout=600)
     return (tmp_path / "stdout.txt").read_text(), (tmp_path / "stderr.txt").read_text()
 
 
-def _wait_for(path, process, timeout: float = 120.0) -> None:
+def _wait_for(path, process, timeout: float = 600.0) -> None:
     start = time.monotonic()
     while not path.exists():
         assert process.poll() is None, f"the run ended early (status {process.returncode})"
@@ -59,14 +59,14 @@ def test_a_signal_writes_a_checkpoint_at_the_current_iteration_and_exits_with_it
 
 def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     process = _start(tmp_path)
-    _wait_for(tmp_path / RUN / "checkpoints" / "step_000010.ckpt", process)
+    _wait_for(tmp_path / RUN / "checkpoints" / "step_000005.ckpt", process)
     process.kill()  # SIGKILL: nothing runs after it
     process.wait(timeout=60)
     saved = torch.load(tmp_path / RUN / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
-    assert saved >= 10
+    assert saved >= 5
     resumed = subprocess.run(
         [sys.executable, "-m", "zoo.fit", *SMALL, "--runs_dir", str(tmp_path / "runs"), *QUIET,
          "--trainer.max_steps", str(saved + 3), "--ckpt_path", "last"],
-        cwd=tmp_path, env={**subprocess_env(), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+        cwd=tmp_path, env={**subprocess_env(), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(tmp_path / RUN / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == saved + 3
