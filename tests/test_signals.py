@@ -31,11 +31,16 @@ def _finish(process: subprocess.Popen, tmp_path) -> tuple[str, str]:
 
 
 def _wait_for(path, process, timeout: float = 600.0) -> None:
+    """Wait until ``path`` exists; on any failure the training process is killed, never left running."""
     start = time.monotonic()
-    while not path.exists():
-        assert process.poll() is None, f"the run ended early (status {process.returncode})"
-        assert time.monotonic() - start < timeout, f"{path} did not appear"
-        time.sleep(0.2)
+    try:
+        while not path.exists():
+            assert process.poll() is None, f"the run ended early (status {process.returncode})"
+            assert time.monotonic() - start < timeout, f"{path} did not appear"
+            time.sleep(0.2)
+    except BaseException:
+        process.kill()
+        raise
 
 
 RUN = "runs/cgan/digits/version_0"
@@ -44,7 +49,7 @@ RUN = "runs/cgan/digits/version_0"
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_writes_a_checkpoint_at_the_current_iteration_and_exits_with_its_status(tmp_path, signum, code):
     process = _start(tmp_path)
-    _wait_for(tmp_path / RUN / "checkpoints" / "step_000005.ckpt", process)
+    _wait_for(tmp_path / RUN / "checkpoints" / "last.ckpt", process)  # (step_N.ckpt files come and go)
     process.send_signal(signum)
     out, err = _finish(process, tmp_path)
     assert process.returncode == code, err[-3000:]
@@ -59,7 +64,8 @@ def test_a_signal_writes_a_checkpoint_at_the_current_iteration_and_exits_with_it
 
 def test_a_killed_run_resumes_from_its_newest_checkpoint(tmp_path):
     process = _start(tmp_path)
-    _wait_for(tmp_path / RUN / "checkpoints" / "step_000005.ckpt", process)
+    _wait_for(tmp_path / RUN / "checkpoints" / "last.ckpt", process)
+    time.sleep(1.0)  # let a few more steps run
     process.kill()  # SIGKILL: nothing runs after it
     process.wait(timeout=60)
     saved = torch.load(tmp_path / RUN / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
