@@ -48,7 +48,8 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        weights, real_weights = resolve_inception_weights(args.inception_weights, download=False), True
+        found = resolve_inception_weights(args.inception_weights, download=False, need_logits="is" in args.metrics)
+        weights, real_weights = found.source, True
     except MissingWeightsError:
         weights, real_weights = random_weights(Path(tempfile.mkdtemp()) / "random-inception.pth"), False
     os.environ["ZOO_CACHE_DIR"] = tempfile.mkdtemp()  # start from an empty real-statistics cache

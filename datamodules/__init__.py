@@ -2,17 +2,20 @@
 
 >>> from datamodules import list_datamodules, get_datamodule_class
 >>> list_datamodules()
-['cifar10', 'circle', 'digit_outlines', 'digit_strokes', 'digits', 'image_folder', 'mnist', 'paired_folder', 'unpaired_folder']
+['cifar10', 'circle', 'digit_outlines', 'digit_strokes', 'digits', 'image_folder', 'labelled_folder', 'mnist', 'paired_folder', 'unpaired_folder']
 >>> get_datamodule_class("digits")(image_size=16).image_shape
 (1, 16, 16)
 
 ``digits`` ships with the package (offline default); ``mnist`` and ``cifar10``
-read the standard files and download them when they can; ``circle`` is a 2-D toy
-(points on a ring, not images).  Image-to-image data (batches are dicts, see
-:mod:`datamodules.translation`): ``paired_folder`` and ``unpaired_folder`` read
-pix2pix / CycleGAN folders or download the published sets, ``image_folder`` is a
-plain folder of images, and ``digit_outlines`` / ``digit_strokes`` are small
-embedded translation tasks built from ``digits``.  See ``docs/data.md``.
+read the standard files and download them when they can; ``labelled_folder``
+reads a folder with one sub-folder of images per class (torchvision's
+``ImageFolder`` layout) for the class-conditional models; ``circle`` is a 2-D
+toy (points on a ring, not images).  Image-to-image data (batches are dicts,
+see :mod:`datamodules.translation`): ``paired_folder`` and ``unpaired_folder``
+read pix2pix / CycleGAN folders or download the published sets,
+``image_folder`` is a plain folder of images, and ``digit_outlines`` /
+``digit_strokes`` are small embedded translation tasks built from ``digits``.
+See ``docs/data.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datamodules.base import DataNotFoundError, ImageDataModule
 from datamodules.cifar10 import CIFAR10DataModule
 from datamodules.digits import DigitsDataModule
 from datamodules.folders import ImageFolderDataModule, PairedFolderDataModule, UnpairedFolderDataModule
+from datamodules.labelled import LabelledFolderDataModule
 from datamodules.layouts import detect_layout
 from datamodules.mnist import MNISTDataModule, read_idx
 from datamodules.toy import CircleDataModule
@@ -55,6 +59,7 @@ __all__ = [
     "DigitsDataModule",
     "ImageDataModule",
     "ImageFolderDataModule",
+    "LabelledFolderDataModule",
     "MNISTDataModule",
     "PairedFolderDataModule",
     "TranslationDataModule",

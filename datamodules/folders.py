@@ -194,6 +194,8 @@ class PairedFolderDataModule(_FolderTranslationDataModule):
     def layout(self) -> Layout:
         """``"aligned"`` or ``"two_folders"`` (read from the folder)."""
         layout = detect_layout(self.root)
+        if layout == "labelled" and any((self.root / split).is_dir() for split in SPLITS):
+            layout = "aligned"  # train/<city>/*.jpg: aligned A|B images in sub-folders, read recursively
         if layout not in ("aligned", "two_folders"):
             found = "an unpaired (CycleGAN) folder: use UnpairedFolderDataModule" if layout == "unpaired" \
                 else "a plain image folder"

@@ -1,4 +1,4 @@
-"""The folder layouts of image-to-image data, and how their files are found (:func:`detect_layout`).
+"""The folder layouts of image data, and how their files are found (:func:`detect_layout`).
 
 * ``"aligned"``: ``root/train/``, ``root/val/``, ``root/test/``, each image
   the A and B pictures side by side (A is the left half): the pix2pix sets.
@@ -8,6 +8,11 @@
   ``A/test`` and the same under ``B/``.
 * ``"unpaired"``: ``root/trainA/``, ``root/trainB/``, ``root/testA/``,
   ``root/testB/`` (``valA/``, ``valB/`` used when present): the CycleGAN sets.
+* ``"labelled"``: one sub-folder of images per class (torchvision's
+  ``ImageFolder`` layout), ``root/<class>/`` or split into ``root/train/<class>/``
+  (``val/``, ``test/`` optional): ``LabelledFolderDataModule``.  Told from
+  ``"aligned"`` and ``"plain"`` by :func:`is_labelled`: no loose images, and
+  two or more sub-folders that hold images.
 * ``"plain"``: any other folder holding images (``ImageFolderDataModule``).
 
 Validation falls back to the test folders and test to the validation ones;
@@ -17,22 +22,25 @@ without either both are empty and a warning says so (:func:`fill_eval_splits`).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 from lightning.pytorch.utilities import rank_zero_warn
 
 from datamodules.base import SPLITS
-from zoo.images import list_images
+from zoo.images import IMAGE_EXTENSIONS, list_images
 
-Layout = Literal["aligned", "two_folders", "unpaired", "plain"]
+Layout = Literal["aligned", "two_folders", "unpaired", "labelled", "plain"]
 
 LAYOUT_HELP = """\
-Image-to-image folder layouts:
+Image folder layouts:
   paired, aligned (pix2pix):  ROOT/train/, ROOT/val/, ROOT/test/ - each image is A and B side by side (A left)
   paired, two folders:        ROOT/A/ and ROOT/B/ with files of the same names (A/0001.png <-> B/0001.jpg),
                               optionally split into ROOT/A/train, ROOT/A/val, ROOT/A/test (and the same in ROOT/B/)
   unpaired (CycleGAN):        ROOT/trainA/, ROOT/trainB/, ROOT/testA/, ROOT/testB/ (valA/, valB/ optional)
+  labelled (ImageFolder):     ROOT/<class>/ (two or more class folders, no loose images), or split into
+                              ROOT/train/<class>/ with ROOT/val/<class>/, ROOT/test/<class>/ optional
   plain:                      any other folder of images (unconditional training)"""
 
 
@@ -44,13 +52,51 @@ def _has_images(folder: Path) -> bool:
     return True
 
 
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def loose_images(folder: str | Path) -> list[Path]:
+    """The image files directly in ``folder`` (not in its sub-folders; hidden files skipped), sorted."""
+    with os.scandir(folder) as entries:
+        return sorted(Path(e.path) for e in entries if _is_image_name(e.name) and e.is_file())
+
+
+def _holds_images(folder: str | Path) -> bool:
+    """Whether an image lies anywhere under ``folder`` (hidden files and folders skipped); stops at the first."""
+    for parent, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        if any(_is_image_name(name) and os.path.isfile(os.path.join(parent, name)) for name in files):
+            return True
+    return False
+
+
+def is_labelled(folder: str | Path) -> bool:
+    """Whether ``folder`` looks like class folders: no loose images, and two or more (non-hidden)
+    sub-folders that hold images (searched recursively, stopping at the first image of each)."""
+    if loose_images(folder):
+        return False
+    found = 0
+    with os.scandir(folder) as entries:
+        subfolders = sorted(e.path for e in entries if not e.name.startswith(".") and e.is_dir())
+    for subfolder in subfolders:
+        found += _holds_images(subfolder)
+        if found >= 2:
+            return True
+    return False
+
+
 def detect_layout(root: str | Path) -> Layout:
-    """Which layout ``root`` has: ``"unpaired"``, ``"two_folders"``, ``"aligned"`` or ``"plain"``.
+    """Which layout ``root`` has: ``"unpaired"``, ``"two_folders"``, ``"labelled"``, ``"aligned"`` or ``"plain"``.
 
     Checked in that order: ``trainA/`` + ``trainB/`` (or ``testA/`` + ``testB/``)
     is unpaired; ``A/`` + ``B/`` is two folders; a ``train/``, ``val/`` or
-    ``test/`` subfolder is aligned; any other folder with images is plain.  A
-    missing folder, or one without images, raises ``FileNotFoundError`` listing the layouts.
+    ``test/`` subfolder is labelled when none of those split folders holds loose
+    images and one of them has two or more sub-folders of images
+    (:func:`is_labelled`), else aligned; without split folders, a root with no
+    loose images and two or more sub-folders of images is labelled; any other
+    folder with images is plain.  A missing folder, or one without images,
+    raises ``FileNotFoundError`` listing the layouts.
     """
     root = Path(root)
     if not root.is_dir():
@@ -59,8 +105,13 @@ def detect_layout(root: str | Path) -> Layout:
         return "unpaired"
     if (root / "A").is_dir() and (root / "B").is_dir():
         return "two_folders"
-    if any((root / s).is_dir() for s in SPLITS):
+    splits = [root / s for s in SPLITS if (root / s).is_dir()]
+    if splits:
+        if not any(loose_images(folder) for folder in splits) and any(is_labelled(folder) for folder in splits):
+            return "labelled"
         return "aligned"
+    if is_labelled(root):
+        return "labelled"
     if _has_images(root):
         return "plain"
     raise FileNotFoundError(f"no images under {root}\n{LAYOUT_HELP}")

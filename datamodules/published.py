@@ -15,7 +15,8 @@ Python 3.12+ warns); ours refuses every member (zip or tar) whose path leaves
 the folder and extracts tar archives with tarfile's ``"data"`` filter.
 
 :func:`datamodule_for` turns a folder path or a published name into the
-registered DataModule that reads it (``zoo.fit --data horse2zebra``).
+registered DataModule that reads it (``zoo.fit --data horse2zebra``,
+``zoo.fit --data path/to/class/folders``).
 """
 
 from __future__ import annotations
@@ -182,13 +183,19 @@ def datamodule_for(spec: str, paired: bool | None = None) -> tuple[str, dict[str
     """``(registered DataModule name, constructor kwargs)`` for a folder path or a published set name.
 
     A folder is read by its :func:`~datamodules.layouts.detect_layout`: aligned
-    or two folders -> ``paired_folder``, unpaired -> ``unpaired_folder``, plain
-    -> ``image_folder``.  A published name picks the catalogue; names in both
-    (facades, maps, cityscapes) need ``paired``.  Anything else returns ``None``.
+    or two folders -> ``paired_folder``, unpaired -> ``unpaired_folder``,
+    labelled (one sub-folder per class) -> ``labelled_folder`` (``paired_folder``
+    for a paired model, ``paired=True``: pix2pix sets may keep their aligned
+    images in sub-folders, ``train/<city>/*.jpg``), plain -> ``image_folder``.
+    A published name picks the catalogue; names in both (facades, maps,
+    cityscapes) need ``paired``.  Anything else returns ``None``.
     """
     if Path(spec).is_dir():
-        name = {"aligned": "paired_folder", "two_folders": "paired_folder",
-                "unpaired": "unpaired_folder", "plain": "image_folder"}[detect_layout(spec)]
+        layout = detect_layout(spec)
+        if layout == "labelled" and paired:
+            return "paired_folder", {"root": spec}
+        name = {"aligned": "paired_folder", "two_folders": "paired_folder", "unpaired": "unpaired_folder",
+                "labelled": "labelled_folder", "plain": "image_folder"}[layout]
         return name, {"root": spec}
     in_pix2pix, in_cyclegan = spec in PIX2PIX_DATASETS, spec in CYCLEGAN_DATASETS
     if in_pix2pix and in_cyclegan and paired is None:

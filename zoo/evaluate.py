@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from zoo.metrics.fidelity import METRICS, FidelityEvaluator, check_metric_names
+from zoo.metrics.fidelity import METRICS, FidelityEvaluator, check_metric_names, real_data_key
 
 
 class EvaluationError(Exception):
@@ -43,6 +43,10 @@ def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = Non
 
     path = Path(spec)
     if path.is_dir():
+        from datamodules import detect_layout
+
+        if detect_layout(path) == "labelled" and (path / split).is_dir():  # train/<class>/..., test/<class>/...
+            path = path / split
         dataset = ImageFolderDataset(path, channels=channels)
         return dataset, _folder_key(path, dataset), {"folder": str(path), "count": len(dataset)}
     name, _, explicit_split = spec.partition(":")
@@ -53,8 +57,7 @@ def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = Non
         )
     datamodule = DATAMODULES.get(name)(**(data_kwargs or {}))
     dataset = datamodule.split_dataset(split)
-    key = {"dataset": name, "split": split, "image_shape": list(datamodule.image_shape),
-           "data_dir": str(getattr(datamodule, "data_dir", "") or "")}
+    key = real_data_key(name, datamodule, split)
     return dataset, key, {"data": name, "split": split, "count": len(dataset)}
 
 
@@ -128,6 +131,7 @@ def evaluate(
     seconds = time.perf_counter() - start
     return {
         "metrics": {k: v for k, v in values.items() if k not in ("num_samples", "seconds")},
+        "extractors": evaluator.extractors,
         "num_samples": values["num_samples"], "real": real_info, "fake": fake_info,
         "seconds": seconds, "generation_and_features_seconds": values["seconds"],
     }
@@ -142,6 +146,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"generated: {result['num_samples']} samples from {next(iter(result['fake'].values()))}")
     lines.append(f"real: {real.get('data', real.get('folder'))}" + (f":{real['split']}" if "split" in real else "")
                  + f" ({real['count']} images)")
+    lines += [f"{what} features: {description}" for what, description in result.get("extractors", {}).items()]
     lines.append(f"time: {result['seconds']:.1f} s")
     return "\n".join(lines)
 
@@ -158,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--metrics", default="fid,is,kid", help=f"comma-separated, among: {', '.join(METRICS)}")
     parser.add_argument("--num-samples", type=int, default=10000, help="generated samples for --ckpt (default 10000)")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--inception-weights", help="local Inception weights file (else ZOO_INCEPTION_WEIGHTS, torch hub cache, download)")
+    parser.add_argument("--inception-weights", help="local Inception weights file (else ZOO_INCEPTION_WEIGHTS, torch hub cache, the fid extra's file, download)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--seed", type=int, default=12345, help="seed of the generator's noise")
     parser.add_argument("--kid-subset-size", type=int, default=1000)

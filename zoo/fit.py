@@ -270,7 +270,8 @@ def check_model_and_data(model_class: type, datamodule: Any) -> None:
                          f"(digits, mnist, cifar10, a folder of images) or --model pix2pix / cyclegan for this data.")
     if getattr(model_class, "needs_labels", False) and getattr(datamodule, "num_classes", None) is None:
         raise UsageError(f"{model} is class-conditional and needs labelled data; {data!r} has no labels. Use a labelled "
-                         f"data set (digits, mnist, cifar10) or an unconditional model (dcgan, progan, infogan).")
+                         f"data set (digits, mnist, cifar10, a folder with one sub-folder per class) or an unconditional model "
+                         f"(dcgan, progan, infogan).")
 
 
 class ZooCLI(LightningCLI):

@@ -134,7 +134,7 @@ def test_pin_memory_and_workers_resolution():
 def test_registry_lookup_and_unknown_name():
     assert list_datamodules() == [
         "cifar10", "circle", "digit_outlines", "digit_strokes", "digits",
-        "image_folder", "mnist", "paired_folder", "unpaired_folder",
+        "image_folder", "labelled_folder", "mnist", "paired_folder", "unpaired_folder",
     ]
     assert list_datamodules("*st") == ["mnist"]
     assert get_datamodule_class("digits") is DigitsDataModule
@@ -146,7 +146,7 @@ def test_registry_lookup_and_unknown_name():
     assert isinstance(info.value, KeyError)
     assert str(info.value) == (
         "unknown data set 'svhn'; valid choices: cifar10, circle, digit_outlines, digit_strokes, digits, "
-        "image_folder, mnist, paired_folder, unpaired_folder"
+        "image_folder, labelled_folder, mnist, paired_folder, unpaired_folder"
     )
 
 

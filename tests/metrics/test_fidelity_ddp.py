@@ -13,6 +13,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from zoo.metrics import inception
 from zoo.metrics.fidelity import FidelityEvaluator
 
 pytestmark = pytest.mark.ddp
@@ -38,35 +39,55 @@ def images(n: int, seed: int) -> torch.Tensor:
     return torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-def evaluate(rank: int, world_size: int) -> dict:
-    evaluator = FidelityEvaluator(["fid", "is", "kid"], feature_extractor=SmallExtractor(), batch_size=BATCH,
-                                  kid_subset_size=10, kid_subsets=5, isc_splits=2, device="cpu")
-    real = evaluator.real_statistics(TensorDataset(images(N_REAL, 1), torch.zeros(N_REAL)), {}, use_cache=False)
-    fake = images(N_FAKE, 2)
-    own = iter(torch.arange(rank, N_FAKE, world_size).split(BATCH))  # the indices this rank is asked for
+def evaluator_for(kind: str) -> FidelityEvaluator:
+    if kind == "small":
+        return FidelityEvaluator(["fid", "is", "kid"], feature_extractor=SmallExtractor(), batch_size=BATCH,
+                                 kid_subset_size=10, kid_subsets=5, isc_splits=2, device="cpu")
+    # the standard weights of the fid extra (the torch hub cache is pointed away by the test)
+    return FidelityEvaluator(["fid", "kid"], download=False, batch_size=BATCH, kid_subset_size=6, kid_subsets=5,
+                             device="cpu")
+
+
+SIZES = {"small": (N_REAL, N_FAKE), "standard": (10, 9)}  # Inception at 299x299: keep it small
+
+
+def evaluate(rank: int, world_size: int, kind: str = "small") -> dict:
+    n_real, n_fake = SIZES[kind]
+    evaluator = evaluator_for(kind)
+    real = evaluator.real_statistics(TensorDataset(images(n_real, 1), torch.zeros(n_real)), {}, use_cache=False)
+    fake = images(n_fake, 2)
+    own = iter(torch.arange(rank, n_fake, world_size).split(BATCH))  # the indices this rank is asked for
 
     def sample(n: int):
         index = next(own)
         assert len(index) == n
         return fake[index], None
 
-    values = evaluator.evaluate(sample, N_FAKE, real)
+    values = evaluator.evaluate(sample, n_fake, real)
     values.pop("seconds")
     return values
 
 
-def worker(rank: int, world_size: int, init_file: str, out: str) -> None:
+def worker(rank: int, world_size: int, init_file: str, out: str, kind: str) -> None:
+    torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
     try:
-        (Path(out) / f"rank{rank}.json").write_text(json.dumps(evaluate(rank, world_size)))
+        (Path(out) / f"rank{rank}.json").write_text(json.dumps(evaluate(rank, world_size, kind)))
     finally:
         dist.destroy_process_group()
 
 
-def test_ddp_value_equals_single_process_value(tmp_path):
-    single = evaluate(0, 1)
+@pytest.mark.parametrize("kind", [
+    "small",
+    pytest.param("standard", marks=pytest.mark.skipif(inception.fid_helper_path() is None,
+                                                      reason="the fid extra is not installed")),
+])
+def test_ddp_value_equals_single_process_value(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # inherited by the spawned ranks
+    monkeypatch.delenv(inception.ENV_VAR, raising=False)
+    single = evaluate(0, 1, kind)
     assert single["fid"] > 0
-    mp.spawn(worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(worker, args=(2, str(tmp_path / "init"), str(tmp_path), kind), nprocs=2, join=True)
     for rank in (0, 1):
         distributed = json.loads((tmp_path / f"rank{rank}.json").read_text())
         assert distributed.keys() == single.keys()

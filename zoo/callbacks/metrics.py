@@ -5,7 +5,9 @@ its share of ``num_samples`` images, features are gathered across ranks, and
 the values are logged as ``val/fid``, ``val/is``, ``val/kid``, ... together with
 ``val/metrics_seconds`` (the cost of the evaluation). Rank 0 also appends one
 JSON line per evaluation to ``<run dir>/metrics.jsonl`` recording the number of
-generated samples, the reference split and its size, and the extractor.
+generated samples, the reference split and its size, and the extractors (which
+Inception weights, which digits classifier); the extractors are also printed at
+set-up and logged as hyper-parameters ``metrics/inception``, ``metrics/digits``.
 
 The Inception weights are resolved in :meth:`setup`, before the first training
 step: a missing file that cannot be downloaded stops the run at once with a
@@ -20,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+from lightning.pytorch.utilities import rank_zero_info
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
+from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names, real_data_key
 
 
 class GenerativeMetrics(pl.Callback):
@@ -38,7 +41,7 @@ class GenerativeMetrics(pl.Callback):
         num_samples: generated images per evaluation (published CIFAR-10 tables: 50000).
         real_split: the DataModule split the generated images are compared with.
         inception_weights: local Inception weights file (else ``ZOO_INCEPTION_WEIGHTS``,
-            then torch hub's cache, then a download).
+            then torch hub's cache, then the ``fid`` extra's file, then a download).
         batch_size: images per generation / feature-extraction batch.
         at_train_end: also evaluate when training stops.
         seed: the generator's noise for evaluation is drawn from ``seed + rank``,
@@ -84,6 +87,11 @@ class GenerativeMetrics(pl.Callback):
         trainer.strategy.barrier("zoo-metrics-weights")
         if not trainer.is_global_zero:
             self.evaluator = self._evaluator(pl_module, download=False)
+        extractors = self.evaluator.extractors
+        rank_zero_info("metrics " + ", ".join(self.names) + " computed with: "
+                       + "; ".join(f"{what}: {description}" for what, description in extractors.items()))
+        for logger in trainer.loggers:
+            logger.log_hyperparams({f"metrics/{what}": description for what, description in extractors.items()})
 
     def _evaluator(self, pl_module: pl.LightningModule, download: bool) -> FidelityEvaluator:
         return FidelityEvaluator(self.names, self.inception_weights, download, self.batch_size,
@@ -118,12 +126,7 @@ class GenerativeMetrics(pl.Callback):
         from datamodules import DATAMODULES
 
         entry = DATAMODULES.find_class(type(datamodule))
-        key = {
-            "dataset": entry.name if entry else type(datamodule).__name__,
-            "split": self.real_split,
-            "image_shape": list(getattr(datamodule, "image_shape", [])),
-            "data_dir": str(getattr(datamodule, "data_dir", "") or ""),
-        }
+        key = real_data_key(entry.name if entry else type(datamodule).__name__, datamodule, self.real_split)
         if hasattr(pl_module, "translate"):
             return self._evaluate_translation(trainer, pl_module, datamodule.split_dataset(self.real_split), key)
         real = self.evaluator.real_statistics(datamodule.split_dataset(self.real_split), key)
@@ -132,7 +135,8 @@ class GenerativeMetrics(pl.Callback):
             torch.manual_seed(self.seed + rank)
             values = self.evaluator.evaluate(pl_module.sample_for_metrics, self.num_samples, real)
         record = {"step": trainer.global_step, **values, "real_split": self.real_split,
-                  "real_count": int(real["count"]), "cache_hit": self.evaluator.last_cache_hit}
+                  "real_count": int(real["count"]), "cache_hit": self.evaluator.last_cache_hit,
+                  "extractors": self.evaluator.extractors}
         self.history.append(record)
         log_dir = trainer.log_dir  # collective under DDP: every rank asks
         if trainer.is_global_zero and log_dir:
@@ -155,7 +159,8 @@ class GenerativeMetrics(pl.Callback):
             suffix = "" if direction == "AtoB" else "_BtoA"
             scores.update({f"{name}{suffix}": value for name, value in self.evaluator.score(fake, real).items()})
         seconds = time.perf_counter() - start
-        record = {"step": trainer.global_step, **scores, "real_split": self.real_split, "seconds": seconds}
+        record = {"step": trainer.global_step, **scores, "real_split": self.real_split, "seconds": seconds,
+                  "extractors": self.evaluator.extractors}
         self.history.append(record)
         self._last_step = trainer.global_step
         log_dir = trainer.log_dir

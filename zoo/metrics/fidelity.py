@@ -17,7 +17,7 @@ How a value is computed
 
 Real-data statistics (FID's mean and covariance, up to ``kid_max_real`` feature
 vectors for KID, the digits features) are computed once per (data set, split,
-image shape, number of images, extractor weights) and cached on disk under
+image shape, number of images, extractor weights' sha256) and cached on disk under
 ``$ZOO_CACHE_DIR`` (default ``~/.cache/zoo``) ``/real_stats/``.
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -60,6 +61,16 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def real_data_key(dataset: str, datamodule: Any, split: str) -> dict[str, Any]:
+    """The cache key of a DataModule split's real statistics: the data set's name, the split, the
+    image shape and the folder it reads (``data_dir`` or ``root``). :meth:`FidelityEvaluator.real_statistics`
+    adds the image count and the extractors. ``zoo.fit``'s callback, ``zoo.evaluate`` and the
+    benchmarks build it the same way, so they share one cache file."""
+    folder = getattr(datamodule, "data_dir", None) or getattr(datamodule, "root", None)
+    return {"dataset": dataset, "split": split, "image_shape": list(getattr(datamodule, "image_shape", [])),
+            "data_dir": str(Path(folder).expanduser().resolve()) if folder else ""}
+
+
 class FeatureBank(Metric):
     """Per-sample feature tensors gathered from every rank, returned in sample order."""
 
@@ -88,8 +99,9 @@ class FidelityEvaluator:
     Args:
         metrics: names among ``fid``, ``is``, ``kid``, ``fd_digits``, ``cis``
             (classifier IS on digits), ``conditional_accuracy``.
-        inception_weights: local Inception weights (see :mod:`zoo.metrics.inception`).
-        download: allow downloading the Inception weights when missing.
+        inception_weights: local Inception weights (see :mod:`zoo.metrics.inception` for the lookup
+            order: this path, ``ZOO_INCEPTION_WEIGHTS``, torch hub's cache, the ``fid`` extra's file).
+        download: allow downloading torch-fidelity's Inception weights when none is on disk.
         batch_size: images per feature-extraction batch.
         kid_subset_size / kid_subsets: KID's subset size and count (torch-fidelity: 1000, 100).
         kid_max_real: real feature vectors kept for KID (a fixed random subset when the split is larger).
@@ -122,7 +134,11 @@ class FidelityEvaluator:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.inception = feature_extractor.to(self.device) if feature_extractor is not None else None
         if self.inception is None and any(m in INCEPTION_METRICS for m in self.metrics):
-            self.inception = inception_feature_extractor(inception_weights, download).to(self.device)
+            self.inception = inception_feature_extractor(inception_weights, download, need_logits="is" in self.metrics)
+            self.inception.to(self.device)
+        if "is" in self.metrics and not getattr(self.inception, "has_logits", True):
+            raise ValueError(f"IS needs Inception's logits layer; the feature extractor has none "
+                             f"({getattr(self.inception, 'description', type(self.inception).__name__)})")
         self.digits = None
         if any(m in DIGITS_METRICS for m in self.metrics):
             from zoo.metrics.digits import load_digits_classifier
@@ -131,10 +147,20 @@ class FidelityEvaluator:
 
     # ------------------------------------------------------------- features
     @property
+    def extractors(self) -> dict[str, str]:
+        """The networks behind the values: ``{"inception": description, "digits": ...}`` (those in use)."""
+        out = {}
+        if self.inception is not None:
+            out["inception"] = getattr(self.inception, "description", f"custom {type(self.inception).__name__}")
+        if self.digits is not None:
+            out["digits"] = f"zoo digits classifier (sha256 {(self.digits.fingerprint or '?')[:12]})"
+        return out
+
+    @property
     def feature_keys(self) -> tuple[str, ...]:
         keys: list[str] = []
         if self.inception is not None:
-            keys += ["pool", "logits"]
+            keys += ["pool", "logits"] if getattr(self.inception, "has_logits", True) else ["pool"]
         if self.digits is not None:
             keys += ["digits_features", "digits_logits"]
         return tuple(keys)
@@ -145,7 +171,7 @@ class FidelityEvaluator:
         images = images.to(self.device)
         out: dict[str, Tensor] = {}
         if self.inception is not None:
-            out["pool"], out["logits"] = self.inception(to_uint8_rgb(images))
+            out.update(zip(("pool", "logits"), self.inception(to_uint8_rgb(images))))
         if self.digits is not None:
             quantised = to_uint8_rgb(images)[:, : images.shape[1]].float() / 127.5 - 1  # same 8-bit images
             out["digits_features"] = self.digits.features(quantised)

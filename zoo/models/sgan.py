@@ -156,7 +156,8 @@ class SGAN(GANModule):
     def choose_labeled(self, dataset) -> None:
         """Keep ``num_labeled`` class-balanced images of ``dataset`` as the labelled set."""
         k, n = self.hparams.num_classes, self.hparams.num_labeled
-        labels = torch.as_tensor([int(dataset[i][1]) for i in range(len(dataset))])
+        targets = getattr(dataset, "targets", None)  # folder data sets know their labels without decoding images
+        labels = torch.as_tensor(targets if targets is not None else [int(dataset[i][1]) for i in range(len(dataset))])
         order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.hparams.labeled_seed))
         chosen: list[int] = []
         for c in range(k):
