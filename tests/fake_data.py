@@ -7,6 +7,7 @@ commands from the docs run unchanged on them, offline.
 from __future__ import annotations
 
 import gzip
+import io
 import pickle
 import struct
 from pathlib import Path
@@ -99,3 +100,79 @@ def write_unpaired_folder(root: Path, counts: dict[str, int] | None = None, size
         for i in range(n):
             random_image(*size, seed=seed + 1000 * s + i).save(root / name / f"{name}_{i:04d}{suffix}")
     return root
+
+
+# -- junk in image folders (unreadable files mixed with odd but valid ones) -------------------
+
+
+class JunkSet:
+    """What :func:`write_junk` wrote, by file name: ``good`` (every file a reader must serve),
+    ``bad`` (unreadable: must be skipped and listed), ``ignored`` (not images, or hidden: never
+    listed), ``small`` (good files smaller than 8 px on a side) and ``wide`` (good files with a
+    side more than 4 times the other)."""
+
+    def __init__(self) -> None:
+        self.good: list[str] = []
+        self.bad: list[str] = []
+        self.ignored: list[str] = []
+        self.small: list[str] = []
+        self.wide: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"JunkSet(good={self.good}, bad={self.bad}, ignored={self.ignored})"
+
+
+def write_junk(folder: Path, good: int = 3, size: tuple[int, int] = (24, 16), odd_sizes: bool = True,
+               seed: int = 0) -> JunkSet:
+    """Fill ``folder`` with ``good`` plain RGB images (``size`` = (w, h), half PNG, half JPEG) and junk:
+
+    * unreadable (``bad``): a truncated JPEG, a truncated PNG, a zero-byte ``.png``, random bytes
+      named ``.jpg`` and ``.png``;
+    * odd but valid (``good``), all of ``size`` unless said: a 16-bit grey PNG (a ramp over the
+      whole 0..65535 range), a CMYK JPEG, a palette PNG with a transparent colour, an RGBA PNG, a
+      grey PNG; with ``odd_sizes`` also a 1x1 PNG (``small``) and a 400x4 PNG (``wide``);
+    * never listed (``ignored``): ``notes.txt``, ``.DS_Store`` and ``._photo.jpg`` (macOS junk).
+    """
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    junk = JunkSet()
+    width, height = size
+
+    def save(name: str, image, kind: str = "good", **options) -> None:
+        image.save(folder / name, **options)
+        getattr(junk, kind).append(name)
+
+    for i in range(good):
+        save(f"good_{i:02d}{'.png' if i % 2 == 0 else '.jpg'}", random_image(width, height, seed=seed + i))
+    big = random_image(max(width, 64), max(height, 64), seed=seed + 100)
+    for suffix, fmt in ((".jpg", "JPEG"), (".png", "PNG")):
+        buffer = io.BytesIO()
+        big.save(buffer, format=fmt)
+        data = buffer.getvalue()
+        (folder / f"truncated{suffix}").write_bytes(data[: len(data) // 2])
+        junk.bad.append(f"truncated{suffix}")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "random.jpg").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+    (folder / "random.png").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+    junk.bad += ["empty.png", "random.jpg", "random.png"]
+
+    ramp = np.linspace(0, 65535, width * height).round().astype(np.uint16).reshape(height, width)
+    save("deep16.png", Image.fromarray(ramp))
+    save("cmyk.jpg", random_image(width, height, seed=seed + 7).convert("CMYK"), quality=95)
+    palette = random_image(width, height, seed=seed + 8).quantize(colors=8)
+    save("palette.png", palette, transparency=0)
+    save("rgba.png", random_image(width, height, "RGBA", seed=seed + 9))
+    save("grey.png", random_image(width, height, "L", seed=seed + 10))
+    if odd_sizes:
+        save("tiny.png", Image.new("RGB", (1, 1), (200, 40, 40)))
+        junk.small.append("tiny.png")
+        save("wide.png", random_image(400, 4, seed=seed + 11))
+        junk.wide.append("wide.png")
+
+    (folder / "notes.txt").write_text("not an image\n")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(64))
+    (folder / "._photo.jpg").write_bytes(b"\x00\x05\x16\x07" + bytes(60))  # AppleDouble, not a JPEG
+    junk.ignored += ["notes.txt", ".DS_Store", "._photo.jpg"]
+    return junk

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("data", "DataModules (Lightning), by name", ("datamodules",)),
     ("models", "GANModule and one file per variant; loading", (
         "zoo.strategies", "zoo.models", "zoo.checkpoints", "zoo.api")),
-    ("training", "callbacks and loggers", ("zoo.callbacks", "zoo.loggers")),
+    ("training", "callbacks, loggers, checkpoint files", ("zoo.callbacks", "zoo.loggers", "zoo.checkpoint_io")),
     ("entry points", "commands, the package facade, benchmarks", (
         "zoo.fit", "zoo.evaluate", "zoo.translate", "zoo.sample", "zoo.export", "zoo", "benchmarks", "hubconf")),
 )

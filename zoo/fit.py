@@ -36,12 +36,15 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from datamodules import DATAMODULES
 from datamodules.published import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_for
 from zoo.callbacks import GenerativeMetrics, RunProvenance, SampleGrid, StopOnSignal
+from zoo.checkpoint_io import AtomicCheckpointIO, CheckpointWriteError, corruption, newest_intact, resume_candidates
 from zoo.loggers import RunCSVLogger
 from zoo.models.base import DivergenceError, GANModule
 from zoo.registry import MODELS, UnknownNameError
@@ -196,14 +199,33 @@ def run_data_name(datamodule: Any) -> str:
 
 
 def find_last_checkpoint(run_root: Path) -> Path:
-    """``last.ckpt`` of the newest ``version_N`` under ``run_root``."""
-    candidates = sorted(
-        run_root.glob("version_*/checkpoints/last.ckpt"),
-        key=lambda p: int(re.sub(r"\D", "", p.parent.parent.name) or -1),
+    """The newest checkpoint that loads under ``run_root``: ``last.ckpt`` of the newest ``version_N``,
+    else its newest intact step file, else the same in older versions. A corrupt (truncated,
+    damaged) checkpoint skipped on the way is named in a warning."""
+    versions = sorted(
+        (p for p in run_root.glob("version_*/checkpoints") if p.is_dir()),
+        key=lambda p: int(re.sub(r"\D", "", p.parent.name) or -1), reverse=True,
     )
-    if not candidates:
-        raise UsageError(f"--ckpt_path last: no checkpoint to resume under {run_root}/version_*/checkpoints/")
-    return candidates[-1]
+    found, skipped = newest_intact(versions)
+    for path, why in skipped:
+        rank_zero_warn(f"--ckpt_path last: skipping the corrupt checkpoint {path} ({why})")
+    if found is None:
+        what = f"; corrupt: {', '.join(str(p) for p, _ in skipped)}" if skipped else ""
+        raise UsageError(f"--ckpt_path last: no checkpoint to resume under {run_root}/version_*/checkpoints/{what}")
+    if skipped:
+        rank_zero_warn(f"--ckpt_path last: resuming from {found}")
+    return found
+
+
+def check_resumable(path: Path) -> None:
+    """An explicit ``--ckpt_path`` that is missing or corrupt is a usage error naming the intact ones beside it."""
+    if not path.is_file():
+        raise UsageError(f"--ckpt_path {path}: no such file")
+    why = corruption(path)
+    if why is not None:
+        intact = [p.name for p in resume_candidates(path.parent) if p != path and corruption(p) is None]
+        raise UsageError(f"--ckpt_path {path} is corrupt ({why}); intact checkpoints beside it: "
+                         f"{', '.join(intact) or 'none'} (or --ckpt_path last picks the newest intact one)")
 
 
 DATA_LINKS: dict[str, str] = {
@@ -313,11 +335,15 @@ class ZooCLI(LightningCLI):
             last = find_last_checkpoint(run_root)
             self.config.ckpt_path = str(last)
             version = last.parent.parent.name  # resume inside the same run directory
+        elif self.config.ckpt_path:
+            check_resumable(Path(self.config.ckpt_path))
         trainer_config = self._get(self.config_init, "trainer", default={})
         kwargs.setdefault("logger", self._loggers(trainer_config.get("logger"), run_root, version))
         kwargs.setdefault("strategy", self._strategy(trainer_config.get("strategy", "auto")))
         kwargs.setdefault("default_root_dir", str(run_root))
         trainer = super().instantiate_trainer(**kwargs)
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # keep a user's own CheckpointIO plugin
+            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
         trainer.callbacks[:0] = [RunProvenance(), StopOnSignal()]
         self._add_best_checkpoint(trainer)
         return trainer
@@ -374,7 +400,7 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
         raise SystemExit(2) from None
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.ckpt_path)
-    except DivergenceError as err:  # a NaN / inf loss or weight: stop, keep the last good checkpoint
+    except (DivergenceError, CheckpointWriteError) as err:  # NaN / inf, or a checkpoint that could not be written
         sys.stderr.write(f"zoo.fit: error: {err}\nrun directory: {cli.trainer.log_dir}\n")
         raise SystemExit(1) from None
     except (SIGTERMException, KeyboardInterrupt):  # SIGTERM / Ctrl-C: StopOnSignal saved the checkpoint
