@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.resumable import ResumableDataLoader
+
 from zoo.paths import data_dir as default_data_dir
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -254,8 +256,15 @@ class InMemoryDataModule(pl.LightningDataModule):
     # -- loaders ----------------------------------------------------------------------
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        """Training: a :class:`~datamodules.resumable.ResumableDataLoader` (mid-epoch resume is exact) in a
+        single process; under DDP a plain ``DataLoader``, whose sampler Lightning replaces by a
+        ``DistributedSampler``. Evaluation: the data set's order, none dropped."""
         pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
         persistent = self.num_workers > 0 if self.persistent_workers is None else self.persistent_workers
+        trainer = getattr(self, "trainer", None)
+        if train and (trainer is None or trainer.world_size == 1):
+            return ResumableDataLoader(dataset, batch_size=self.batch_size, shuffle=True, drop_last=True,
+                                       num_workers=self.num_workers, pin_memory=pin, persistent_workers=persistent)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

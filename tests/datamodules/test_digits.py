@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import RandomSampler, SequentialSampler
+from torch.utils.data import SequentialSampler
 
 import datamodules
 from datamodules import (
@@ -17,6 +17,7 @@ from datamodules import (
     list_datamodules,
 )
 from datamodules.base import ImageDataModule, to_image_tensor
+from datamodules.resumable import EpochSampler
 from datamodules.digits import ASSET
 
 SPLIT_SIZES = {"train": 1439, "val": 179, "test": 179}
@@ -93,7 +94,7 @@ def test_split_sizes_fixed_disjoint_and_stratified(native):
 
 def test_train_loader_shuffles_and_drops_last_eval_loaders_do_not(dm):
     train = dm.train_dataloader()
-    assert isinstance(train.sampler, RandomSampler) and train.drop_last
+    assert isinstance(train.sampler, EpochSampler) and train.sampler.shuffle and train.drop_last
     assert len(train) == SPLIT_SIZES["train"] // 32
     assert all(len(y) == 32 for _, y in train)
     for name, loader in (("val", dm.val_dataloader()), ("test", dm.test_dataloader())):

@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
-from torch.utils.data import RandomSampler, SequentialSampler
+from torch.utils.data import SequentialSampler
 
 from datamodules import CircleDataModule, create_datamodule, get_datamodule_class
+from datamodules.resumable import EpochSampler
 
 
 def _points(dataset) -> torch.Tensor:
@@ -30,7 +31,7 @@ def test_batches_are_float_points_and_zero_labels():
     assert points.shape == (32, 2) and points.dtype == torch.float32
     assert labels.shape == (32,) and labels.dtype == torch.int64 and not labels.any()
     assert [len(dm.split_dataset(s)) for s in ("train", "val", "test")] == [4096, 512, 512]
-    assert isinstance(dm.train_dataloader().sampler, RandomSampler) and dm.train_dataloader().drop_last
+    assert isinstance(dm.train_dataloader().sampler, EpochSampler) and dm.train_dataloader().drop_last
     assert isinstance(dm.val_dataloader().sampler, SequentialSampler) and not dm.val_dataloader().drop_last
     assert sum(len(b[0]) for b in dm.test_dataloader()) == 512
 

@@ -190,3 +190,7 @@ def test_a_run_resumed_in_the_middle_of_a_fade_restores_the_schedule_optimizers_
         for index, state in before.items():
             assert all(torch.equal(state[key], after[index][key]) for key in ("step", "exp_avg", "exp_avg_sq"))
     assert int(resumed.images_seen) == 8 * 16 and resumed.level()[:2] == (8, pytest.approx((0.128 - 0.048) / 0.096))
+    # and the resumed run is the uninterrupted one: same data, noise, losses, hence the same weights
+    whole, _ = _fit(tmp_path, 8, name="whole")
+    different = [k for k, v in whole.state_dict().items() if not torch.equal(v, resumed.state_dict()[k])]
+    assert not different, f"{len(different)} tensors differ from the uninterrupted run, e.g. {different[:3]}"
