@@ -23,6 +23,9 @@ digits classifier (``zoo.metrics.domain``):
   ``benchmarks.sgan_baseline`` for the supervised comparison);
 * ``dcgan``, ``progan`` (unconditional): the share of each class among 1000
   samples as the classifier reads them (``min_class_share``: 0 for a dropped mode);
+  ``progan`` also reports the resolution and alpha reached, the images shown
+  (``kimg``), and the step and wall time at which each phase ended (with
+  ``--grids``, a grid per phase: ``progan_digits_phase<i>_<res>px.png``);
 * every image model: FD-digits of 179 generated images against the 1439
   training digits (mean of 5 draws) next to the real-vs-real floor at the same
   sizes, FD(179 test digits, 1439 training digits).
@@ -151,6 +154,30 @@ class FDCurve(pl.Callback):
         self.seconds += time.perf_counter() - start
 
 
+class PhaseLog(pl.Callback):
+    """ProGAN: when each phase of the schedule ends, the step, the wall time and (with ``grids``) a grid
+    ``progan_digits_phase<i>_<res>px.png`` of the EMA generator at that resolution."""
+
+    def __init__(self, grids: Path | None = None) -> None:
+        self.grids, self.start, self.phases = grids, 0.0, []
+
+    def on_train_start(self, trainer, model) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, model, *args) -> None:
+        if not model.grid_due():
+            return
+        finished = model.schedule.phases[model.level()[2].index - 1]
+        what = "fade" if finished.fading else "stabilize"
+        self.phases.append({"phase": finished.index, "resolution": finished.resolution, "kind": what,
+                            "step": trainer.global_step, "seconds": round(time.perf_counter() - self.start, 1)})
+        if self.grids is not None:
+            self.grids.mkdir(parents=True, exist_ok=True)
+            images, nrow = model.sample_grid()
+            save_image(images, self.grids / f"progan_digits_phase{finished.index}_{finished.resolution}px.png",
+                       nrow=nrow, normalize=True, value_range=(-1, 1))
+
+
 def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
     model.eval()
     torch.manual_seed(123)
@@ -194,7 +221,8 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
     recipe = embedded_recipe(name, "model")
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
-    callbacks = [c for c in (curve, WallClockBudget(budget_seconds) if budget_seconds else None) if c]
+    phases = PhaseLog(grids) if name == "progan" else None
+    callbacks = [c for c in (curve, phases, WallClockBudget(budget_seconds) if budget_seconds else None) if c]
     precision = default_precision("cpu")  # what `zoo.fit` picks on this machine
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
@@ -204,6 +232,10 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
     seconds = time.perf_counter() - start - (curve.seconds if curve else 0.0)
     result = {"model": name, "steps": trainer.global_step, "precision": precision, "train_seconds": round(seconds, 1),
               "batch_size": dm.batch_size, **({"hparams": hparams} if hparams else {})}
+    if phases is not None:
+        resolution, alpha, _ = model.level()
+        result.update(resolution=resolution, alpha=round(alpha, 3), kimg=round(float(model.images_seen) / 1000, 1),
+                      phases=phases.phases)
     result.update(evaluate(name, model, dm))
     if grids is not None:
         save_grids(model, name, grids)

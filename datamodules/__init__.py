@@ -32,6 +32,7 @@ from datamodules.toy import CircleDataModule
 from datamodules.registry import DATAMODULES, UnknownNameError, register_datamodule
 from datamodules.translation import TranslationDataModule
 from datamodules.translation_tasks import DigitOutlinesDataModule, DigitStrokesDataModule
+from datamodules.verify import BadImagesError
 
 
 def list_datamodules(pattern: str | None = None) -> list[str]:
@@ -51,6 +52,7 @@ def create_datamodule(name: str, **kwargs):
 
 __all__ = [
     "DATAMODULES",
+    "BadImagesError",
     "CIFAR10DataModule",
     "CircleDataModule",
     "DataNotFoundError",

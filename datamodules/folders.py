@@ -14,6 +14,11 @@ contract in :mod:`datamodules.translation`, the resize / crop / flip policies
 :mod:`datamodules.image_datasets`, the published sets and their download in
 :mod:`datamodules.published`; reading and converting image files is
 :mod:`zoo.images`.  Images are decoded on the fly (nothing is held in memory).
+
+Every listed file is checked once at set-up (:mod:`datamodules.verify`):
+unreadable ones are skipped with one warning (or refused with ``strict=True``),
+a pair with an unreadable side is dropped, and images smaller than the output or
+beyond 4:1 get one warning per kind.
 """
 
 from __future__ import annotations
@@ -39,14 +44,17 @@ from datamodules.preprocess import Preprocess, Preprocessing
 from datamodules.published import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, fetch_published, published_dataset
 from datamodules.registry import register_datamodule
 from datamodules.translation import TranslationDataModule
+from datamodules.verify import VerifiedFiles
 from zoo.images import Direction, check_channels, list_images
 from zoo.paths import data_dir as default_data_dir
 
 
-class _FolderTranslationDataModule(Preprocessing, DownloadableData, AugmentedSplits, TranslationDataModule):
-    """Shared by the paired and unpaired folder DataModules: root or published set, transforms, download.
+class _FolderTranslationDataModule(Preprocessing, VerifiedFiles, DownloadableData, AugmentedSplits,
+                                   TranslationDataModule):
+    """Shared by the paired and unpaired folder DataModules: root or published set, transforms, download,
+    the check of the files (:class:`~datamodules.verify.VerifiedFiles`).
 
-    Subclasses implement :meth:`find_sources` and :meth:`make_dataset`.
+    Subclasses implement :meth:`find_sources` (which also drops unreadable files) and :meth:`make_dataset`.
     """
 
     def __init__(
@@ -66,6 +74,7 @@ class _FolderTranslationDataModule(Preprocessing, DownloadableData, AugmentedSpl
         download: bool = True,
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
+        strict: bool = False,
     ) -> None:
         if (root is None) == (dataset is None):
             names = ", ".join(sorted(PIX2PIX_DATASETS if self.paired else CYCLEGAN_DATASETS))
@@ -81,6 +90,7 @@ class _FolderTranslationDataModule(Preprocessing, DownloadableData, AugmentedSpl
         self.root = self.published.folder(self.data_dir) if self.published else Path(root).expanduser()  # type: ignore[arg-type]
         self.download = download
         self.set_preprocessing(preprocess, load_size, flip)
+        self.set_verification(strict)
 
     @property
     def fixed_size(self) -> bool:
@@ -126,7 +136,7 @@ class _FolderTranslationDataModule(Preprocessing, DownloadableData, AugmentedSpl
         return super().build_datasets()
 
     def find_sources(self) -> dict[str, Any]:
-        """Subclasses: ``{split: files}`` for all three splits."""
+        """Subclasses: ``{split: files}`` for all three splits, unreadable files left out."""
         raise NotImplementedError
 
     def make_dataset(self, split: str, augment: bool) -> Dataset:
@@ -185,6 +195,10 @@ class PairedFolderDataModule(_FolderTranslationDataModule):
         download: Download a missing published set in ``prepare_data``.
         pin_memory: Page-lock batches; ``None`` means "when CUDA is available".
         persistent_workers: Keep workers between epochs; ``None`` means ``num_workers > 0``.
+        strict: Refuse unreadable image files: set-up raises
+            :class:`~datamodules.verify.BadImagesError` listing them. ``False`` (the default)
+            skips them with one warning; a pair with an unreadable side (or an aligned image
+            narrower than 2 pixels) is dropped.
     """
 
     paired = True
@@ -219,9 +233,42 @@ class PairedFolderDataModule(_FolderTranslationDataModule):
                 found["train"] = list(match_pairs(folder_a, folder_b))
         if "train" not in found:
             raise FileNotFoundError(f"no training images in {self.root} (train/ or A/train missing)\n{LAYOUT_HELP}")
-        if self.layout == "aligned":
+        aligned = self.layout == "aligned"
+        found = self._drop_bad_pairs(found, aligned)
+        if aligned:
             check_side_by_side(found["train"][0][0])
         return fill_eval_splits(found, [], str(self.root))
+
+    def _drop_bad_pairs(self, found: dict[str, list[tuple[Path, Path | None]]],
+                        aligned: bool) -> dict[str, list[tuple[Path, Path | None]]]:
+        """Check every file once; drop each pair with an unreadable side (aligned: an unreadable file, or
+        one narrower than 2 pixels, which holds no A|B), warn once, and warn about odd sizes."""
+        files = [path for pairs in found.values() for pair in pairs for path in pair if path is not None]
+        checked = self.verify_files(files)
+        bad = checked.bad
+        if aligned:
+            for path in files:
+                if path not in bad and checked.size(path)[0] < 2:
+                    width, height = checked.size(path)
+                    bad[path] = f"{width}x{height} is too narrow to hold A and B side by side"
+
+        def readable(pair: tuple[Path, Path | None]) -> bool:
+            return pair[0] not in bad and (pair[1] is None or pair[1] not in bad)
+
+        kept = {split: [pair for pair in pairs if readable(pair)] for split, pairs in found.items()}
+        lost = {pair for pairs in found.values() for pair in pairs if not readable(pair)}
+        partners = sum(1 for a, b in lost if b is not None and (a in bad) != (b in bad))
+        note = ""
+        if not aligned and lost:
+            note = (f"; {len(lost)} pair{'s' if len(lost) > 1 else ''} with an unreadable side dropped"
+                    + (f" ({partners} readable partner{'s' if partners > 1 else ''} not used)" if partners else ""))
+        self.skip_bad_files(bad, usable=len(kept["train"]), note=note)
+        if aligned:
+            sizes = [(a, (checked.size(a)[0] // 2, checked.size(a)[1])) for pairs in kept.values() for a, _ in pairs]
+        else:
+            sizes = [(p, checked.size(p)) for pairs in kept.values() for pair in pairs for p in pair if p is not None]
+        self.warn_odd_sizes(dict(sizes).items())
+        return kept
 
     def make_dataset(self, split: str, augment: bool) -> Dataset:
         return PairedFolderDataset(self._sources[split], self.file_channels, self.transform(train=augment), self.swap)
@@ -243,6 +290,9 @@ class UnpairedFolderDataModule(_FolderTranslationDataModule):
     direction): item ``i`` holds ``A[i % |A|]`` and ``B[i % |B|]`` for
     ``max(|A|, |B|)`` items, deterministic transforms, file order.
 
+    Unreadable files are skipped on each side independently (one warning; ``strict=True``
+    raises instead); a training side with no readable image left is an error.
+
     Args: as :class:`PairedFolderDataModule`, except that ``dataset`` names a
     CycleGAN set (:data:`~datamodules.published.CYCLEGAN_DATASETS`, read from ``{data_dir}/cyclegan/{dataset}``).
     """
@@ -263,6 +313,11 @@ class UnpairedFolderDataModule(_FolderTranslationDataModule):
                 found[split] = (list_images(folder_a), list_images(folder_b))
         if "train" not in found:
             raise FileNotFoundError(f"no training folders trainA/ and trainB/ in {self.root}\n{LAYOUT_HELP}")
+        checked = self.verify_files(path for a, b in found.values() for path in (*a, *b))
+        bad = checked.bad
+        found = {split: ([p for p in a if p not in bad], [p for p in b if p not in bad]) for split, (a, b) in found.items()}
+        self.skip_bad_files(bad, usable=min(len(side) for side in found["train"]))
+        self.warn_odd_sizes({p: checked.size(p) for a, b in found.values() for p in (*a, *b)}.items())
         return fill_eval_splits(found, ([], []), str(self.root))
 
     def make_dataset(self, split: str, augment: bool) -> Dataset:
@@ -274,13 +329,14 @@ class UnpairedFolderDataModule(_FolderTranslationDataModule):
 
 
 @register_datamodule("image_folder", summary="A plain folder of images (unconditional training or translation input)")
-class ImageFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
+class ImageFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, ImageDataModule):
     """Every image under ``root`` (recursive), unlabelled: batches ``(images, labels)`` with labels -1.
 
     For unconditional training (``image_shape``, ``num_classes = None`` as the
     other image DataModules) and, through :meth:`predict_dataloader`, as the
     input of a translation model: all files in order, deterministic transform,
-    items ``{"A": image, "A_label": -1, "A_name": file name}``.
+    items ``{"A": image, "A_label": -1, "A_name": file name}``.  Unreadable
+    files are left out of everything (one warning; ``strict=True`` raises instead).
 
     Args:
         root: The folder.
@@ -296,6 +352,8 @@ class ImageFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         num_workers: DataLoader worker processes (images are decoded on the fly).
         pin_memory: Page-lock batches; ``None`` means "when CUDA is available".
         persistent_workers: Keep workers between epochs; ``None`` means ``num_workers > 0``.
+        strict: Refuse unreadable image files (set-up raises :class:`~datamodules.verify.BadImagesError`
+            listing them) instead of skipping them with one warning.
     """
 
     split_seed = 0
@@ -313,6 +371,7 @@ class ImageFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         num_workers: int = 0,
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
+        strict: bool = False,
     ) -> None:
         super().__init__(batch_size, num_workers, pin_memory, persistent_workers, image_size=image_size)
         self.save_hyperparameters()
@@ -322,10 +381,16 @@ class ImageFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         self.channels = check_channels(channels)
         self.val_fraction = val_fraction
         self.set_preprocessing(preprocess, load_size, flip)
+        self.set_verification(strict)
 
     def build_datasets(self) -> dict[str, Dataset]:
-        """Hold out ``val_fraction`` of the files (fixed seed); test = val."""
-        self.files = list_images(self.root)
+        """Check the files (unreadable ones skipped), hold out ``val_fraction`` of them (fixed seed); test = val."""
+        files = list_images(self.root)
+        checked = self.verify_files(files)
+        bad = checked.bad
+        self.files = [path for path in files if path not in bad]
+        self.skip_bad_files(bad, usable=len(self.files))
+        self.warn_odd_sizes((path, checked.size(path)) for path in self.files)
         val_size = round(self.val_fraction * len(self.files))
         train_idx, val_idx = split_off(len(self.files), val_size, self.split_seed)
         self._split_files = {"train": [self.files[i] for i in train_idx], "val": [self.files[i] for i in val_idx]}

@@ -10,8 +10,8 @@ images, :class:`UnpairedDataset` pairs every A with a random B.
 
 Plain folders: :class:`FolderImages` serves files as ``(image, -1)`` through a
 transform (training batches), :class:`PredictImages` as translation inputs,
-and :class:`ImageFolderDataset` every file of a folder as ``(image, -1)``
-with an optional square resize (``zoo.evaluate --real DIR``).
+and :class:`ImageFolderDataset` every readable file of a folder as ``(image, -1)``
+with an optional square resize (``zoo.evaluate --real DIR`` and ``--fake DIR``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from datamodules.preprocess import ImageTransform
+from datamodules.verify import report_bad_files, verify_images
 from zoo.images import check_channels, list_images, load_image, open_image
 
 Sample = tuple[Tensor, int, str]
@@ -177,18 +178,30 @@ class PredictImages(Dataset):
 
 
 class ImageFolderDataset(Dataset):
-    """All images under ``folder`` as ``(image, -1)`` pairs (no labels).
+    """All readable images under ``folder`` as ``(image, -1)`` pairs (no labels).
+
+    Every listed file is checked once (:func:`datamodules.verify.verify_images`, cached);
+    unreadable ones are left out with one :class:`~datamodules.verify.BadImagesWarning`
+    and listed in :attr:`skipped` (``{path: reason}``); none readable raises
+    :class:`~datamodules.verify.BadImagesError`.
 
     Args:
         folder: the root folder (searched recursively).
         channels: 1 (grey) or 3 (RGB); images are converted.
         size: resize to ``size`` x ``size`` (bicubic); ``None`` keeps each image's size.
+        verify: check the files first (``False``: every listed file is served, as listed).
     """
 
-    def __init__(self, folder: str | Path, channels: int = 3, size: int | None = None) -> None:
+    def __init__(self, folder: str | Path, channels: int = 3, size: int | None = None, verify: bool = True) -> None:
         check_channels(channels)
         self.folder, self.channels, self.size = Path(folder), channels, size
         self.files = list_images(folder)
+        self.skipped: dict[Path, str] = {}
+        if verify:
+            self.skipped = verify_images(self.files).bad
+            self.files = [path for path in self.files if path not in self.skipped]
+            report_bad_files(self.skipped, self.folder, what=f"image folder {self.folder}",
+                             usable=len(self.files))
 
     def __len__(self) -> int:
         return len(self.files)

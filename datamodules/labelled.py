@@ -15,6 +15,8 @@ images of each class are listed as every folder DataModule lists them
 files skipped).  Images are decoded on the fly and go through the same
 ``preprocess`` pipeline as :class:`~datamodules.folders.ImageFolderDataModule`
 (:mod:`datamodules.preprocess`), so files of any size are resized or cropped.
+Every file is checked once at set-up (:mod:`datamodules.verify`): unreadable
+ones are skipped with one warning, or refused with ``strict=True``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from datamodules.image_datasets import FolderSide
 from datamodules.layouts import LAYOUT_HELP, fill_eval_splits, loose_images
 from datamodules.preprocess import ImageTransform, Preprocess, Preprocessing
 from datamodules.registry import register_datamodule
+from datamodules.verify import VerifiedFiles
 from zoo.images import IMAGE_EXTENSIONS, check_channels, list_images
 
 #: ``(files, labels)`` of one split
@@ -85,7 +88,7 @@ def hold_out(labels: list[int], fraction: float, seed: int) -> tuple[list[int], 
 
 
 @register_datamodule("labelled_folder", summary="Labelled image folders (ImageFolder layout): one sub-folder per class")
-class LabelledFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
+class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, ImageDataModule):
     """Images in one sub-folder per class: batches ``(images, labels)`` for class-conditional models.
 
     Layouts (see :func:`~datamodules.layouts.detect_layout`, ``"labelled"``):
@@ -102,8 +105,11 @@ class LabelledFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
     else ``root``), read on first use of ``num_classes`` / ``class_names`` (one
     directory listing, no image opened).  Errors (``ValueError``): fewer than 2
     classes, a training class without images, a val/test class folder that is
-    not a training class.  Loose images beside the class folders are skipped
-    with a warning.
+    not a training class, a training class whose every file is unreadable.
+    Loose images beside the class folders are skipped with a warning, and so
+    are unreadable files (one warning for all; ``strict=True`` raises
+    :class:`~datamodules.verify.BadImagesError` instead); the hold-out is drawn
+    from the readable files.
 
     Args:
         root: The folder.
@@ -121,6 +127,8 @@ class LabelledFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         num_workers: DataLoader worker processes (images are decoded on the fly).
         pin_memory: Page-lock batches; ``None`` means "when CUDA is available".
         persistent_workers: Keep workers between epochs; ``None`` means ``num_workers > 0``.
+        strict: Refuse unreadable image files (set-up raises :class:`~datamodules.verify.BadImagesError`
+            listing them) instead of skipping them with one warning.
     """
 
     split_seed = 0
@@ -138,6 +146,7 @@ class LabelledFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         num_workers: int = 0,
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
+        strict: bool = False,
     ) -> None:
         super().__init__(batch_size, num_workers, pin_memory, persistent_workers, image_size=image_size)
         self.save_hyperparameters()
@@ -149,6 +158,7 @@ class LabelledFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         self.channels = check_channels(channels)
         self.val_fraction = val_fraction
         self.set_preprocessing(preprocess, load_size, flip)
+        self.set_verification(strict)
 
     # -- classes ------------------------------------------------------------------------
 
@@ -217,18 +227,36 @@ class LabelledFolderDataModule(Preprocessing, AugmentedSplits, ImageDataModule):
         return files, labels
 
     def find_splits(self) -> dict[str, SplitFiles]:
-        """``{split: (files, labels)}`` for all three splits (see the class docstring for the fall-backs)."""
+        """``{split: (files, labels)}`` for all three splits (see the class docstring for the fall-backs),
+        unreadable files left out (:meth:`drop_unreadable`)."""
         found = {"train": self._list_split(self.train_folder, train=True)}
         if self.has_splits:
             for split in ("val", "test"):
                 if (self.root / split).is_dir():
                     found[split] = self._list_split(self.root / split, train=False)
+        found = self.drop_unreadable(found)
         if "val" not in found and "test" not in found and self.val_fraction > 0:
             files, labels = found["train"]
             train, val = hold_out(labels, self.val_fraction, self.split_seed)
             found["train"] = ([files[i] for i in train], [labels[i] for i in train])
             found["val"] = ([files[i] for i in val], [labels[i] for i in val])
         return fill_eval_splits(found, ([], []), str(self.root))
+
+    def drop_unreadable(self, found: dict[str, SplitFiles]) -> dict[str, SplitFiles]:
+        """Check every file once (:mod:`datamodules.verify`), leave out the unreadable ones (one warning,
+        or the strict error), and warn once per kind about images too small or too elongated."""
+        checked = self.verify_files(path for files, _ in found.values() for path in files)
+        bad = checked.bad
+        kept = {split: ([f for f in files if f not in bad], [y for f, y in zip(files, labels) if f not in bad])
+                for split, (files, labels) in found.items()}
+        self.skip_bad_files(bad, usable=len(kept["train"][0]))
+        empty = sorted(set(range(self.num_classes)) - set(kept["train"][1]))
+        if empty:
+            names = ", ".join(repr(self.class_names[i]) for i in empty)
+            raise ValueError(f"training classes of {self.train_folder} without a readable image: {names} "
+                             f"(the unreadable files are listed in {self.bad_files_list})")
+        self.warn_odd_sizes({path: checked.size(path) for files, _ in kept.values() for path in files}.items())
+        return kept
 
     def build_datasets(self) -> dict[str, Dataset]:
         """Find each split's files and labels, then build the training (augmented) and evaluation sets."""

@@ -54,11 +54,22 @@ How
       ``v2.CenterCrop`` starts at ``round((side - image_size) / 2)``, rounding
       half to even, which moves the crop by one pixel for some odd margins;
       the validation images stay those of ``floor``.
+
+Small and extreme images
+    Every policy but ``none`` scales up an image smaller than the output
+    (shorter side under ``image_size``; for ``scale_width`` the width), and
+    an aspect ratio beyond :data:`MAX_ASPECT` (4:1) is squashed (``resize``,
+    ``resize_and_crop``), mostly cropped away (``crop``, ``scale_width_and_crop``)
+    or kept (``scale_width``, ``none``).  Such images are served, not dropped;
+    :func:`odd_size_messages` words the one warning per kind that the folder
+    DataModules give at set-up (:mod:`datamodules.verify`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 from PIL import Image
@@ -72,6 +83,9 @@ Preprocess = Literal["resize_and_crop", "scale_width", "scale_width_and_crop", "
 PREPROCESS_POLICIES: tuple[str, ...] = get_args(Preprocess)
 CROP_POLICIES = ("resize_and_crop", "scale_width_and_crop", "crop")
 BICUBIC = v2.InterpolationMode.BICUBIC
+
+MAX_ASPECT = 4.0
+"""Longer side / shorter side above which an image is warned about as extremely elongated."""
 
 
 def default_load_size(image_size: int) -> int:
@@ -89,6 +103,66 @@ def check_preprocess(preprocess: str) -> str:
 def round_to(value: float, multiple: int) -> int:
     """``value`` rounded to the nearest multiple of ``multiple``, at least ``multiple``."""
     return max(multiple, round(value / multiple) * multiple)
+
+
+def small_image_policy(preprocess: str, image_size: int, load_size: int) -> str | None:
+    """What ``preprocess`` does to an image smaller than ``image_size`` (``None``: nothing, ``none``)."""
+    s, load = image_size, load_size
+    return {
+        "resize": f"upscaled (bicubic) to {s}x{s}",
+        "resize_and_crop": f"upscaled (bicubic) to {load}x{load} before the random {s}x{s} crop ({s}x{s} for val/test)",
+        "scale_width_and_crop": f"scaled up (aspect kept) to width {load} and height at least {s}, then cropped to {s}x{s}",
+        "crop": f"scaled up (aspect kept) until the shorter side is {s}, then cropped to {s}x{s}",
+        "scale_width": f"scaled up (aspect kept) to width {s}",
+    }.get(check_preprocess(preprocess))
+
+
+def wide_image_policy(preprocess: str, image_size: int, load_size: int) -> str:
+    """What ``preprocess`` does to an image whose aspect ratio exceeds :data:`MAX_ASPECT`."""
+    s, load = image_size, load_size
+    return {
+        "resize": f"squashed to {s}x{s} (the aspect ratio is not kept)",
+        "resize_and_crop": f"squashed to {load}x{load} (the aspect ratio is not kept), then cropped to {s}x{s}",
+        "scale_width_and_crop": f"width scaled to {load} with the height at least {s}, then cropped to {s}x{s}: "
+                                "wide images are squashed, most of a tall one is cropped away",
+        "crop": f"scaled until the shorter side is at least {s}, then cropped to {s}x{s}: "
+                "most of the image is never seen",
+        "scale_width": f"width scaled to {s}, height in proportion (a multiple of 4): kept elongated",
+        "none": "served at its native size (sides rounded to multiples of 4): kept elongated",
+    }[check_preprocess(preprocess)]
+
+
+def odd_size_messages(sizes: Iterable[tuple[Path, tuple[int, int]]], preprocess: str, image_size: int,
+                      load_size: int, where: str) -> list[str]:
+    """At most two warnings for ``(path, (width, height))`` items: images smaller than the output
+    (shorter side, or width for ``scale_width``, under ``image_size``; never for ``none``) and
+    images more elongated than :data:`MAX_ASPECT`, each with the count, a few examples and the policy applied."""
+    small: list[tuple[Path, tuple[int, int]]] = []
+    wide: list[tuple[Path, tuple[int, int]]] = []
+    small_policy = small_image_policy(preprocess, image_size, load_size)
+    for path, (width, height) in sizes:
+        if width < 1 or height < 1:
+            continue
+        side = width if preprocess == "scale_width" else min(width, height)
+        if small_policy is not None and side < image_size:
+            small.append((path, (width, height)))
+        if max(width, height) > MAX_ASPECT * min(width, height):
+            wide.append((path, (width, height)))
+
+    def examples(found: list[tuple[Path, tuple[int, int]]]) -> str:
+        shown = ", ".join(f"{path} ({w}x{h})" for path, (w, h) in found[:3])
+        return shown + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+
+    messages = []
+    if small:
+        what = "narrower than" if preprocess == "scale_width" else "smaller than"
+        messages.append(f"{where}: {len(small)} image{'s' if len(small) > 1 else ''} {what} image_size={image_size} "
+                        f"(preprocess={preprocess!r}): {small_policy}, which blurs them; e.g. {examples(small)}")
+    if wide:
+        messages.append(f"{where}: {len(wide)} image{'s' if len(wide) > 1 else ''} with an aspect ratio beyond "
+                        f"{MAX_ASPECT:g}:1 (preprocess={preprocess!r}): "
+                        f"{wide_image_policy(preprocess, image_size, load_size)}; e.g. {examples(wide)}")
+    return messages
 
 
 # -- the custom v2 transforms (see the module docstring for why each exists) -----------------

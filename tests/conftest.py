@@ -21,6 +21,19 @@ def _offline_and_quiet(monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """Caches (real statistics, checked image folders, converted weights) in a temporary folder,
+    not the user's ``~/.cache/zoo``; a test may point ``ZOO_CACHE_DIR`` elsewhere itself."""
+    previous = os.environ.get("ZOO_CACHE_DIR")
+    os.environ["ZOO_CACHE_DIR"] = str(tmp_path_factory.mktemp("zoo-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ZOO_CACHE_DIR", None)
+    else:
+        os.environ["ZOO_CACHE_DIR"] = previous
+
+
 @pytest.fixture
 def fit(tmp_path, monkeypatch):
     """``fit(*args)`` runs ``python -m zoo.fit ARGS`` in-process with runs under ``tmp_path/runs``."""

@@ -124,7 +124,8 @@ class JunkSet:
 
 def write_junk(folder: Path, good: int = 3, size: tuple[int, int] = (24, 16), odd_sizes: bool = True,
                seed: int = 0) -> JunkSet:
-    """Fill ``folder`` with ``good`` plain RGB images (``size`` = (w, h), half PNG, half JPEG) and junk:
+    """Fill ``folder`` with ``good`` plain RGB images (``size`` = (w, h), PNG and JPEG in turn) and junk,
+    every file with its own stem (so two such folders pair by name as ``A/`` and ``B/``):
 
     * unreadable (``bad``): a truncated JPEG, a truncated PNG, a zero-byte ``.png``, random bytes
       named ``.jpg`` and ``.png``;
@@ -147,20 +148,20 @@ def write_junk(folder: Path, good: int = 3, size: tuple[int, int] = (24, 16), od
     for i in range(good):
         save(f"good_{i:02d}{'.png' if i % 2 == 0 else '.jpg'}", random_image(width, height, seed=seed + i))
     big = random_image(max(width, 64), max(height, 64), seed=seed + 100)
-    for suffix, fmt in ((".jpg", "JPEG"), (".png", "PNG")):
+    for name, fmt in (("truncated_jpeg.jpg", "JPEG"), ("truncated_png.png", "PNG")):
         buffer = io.BytesIO()
         big.save(buffer, format=fmt)
         data = buffer.getvalue()
-        (folder / f"truncated{suffix}").write_bytes(data[: len(data) // 2])
-        junk.bad.append(f"truncated{suffix}")
+        (folder / name).write_bytes(data[: len(data) // 2])
+        junk.bad.append(name)
     (folder / "empty.png").write_bytes(b"")
-    (folder / "random.jpg").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
-    (folder / "random.png").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
-    junk.bad += ["empty.png", "random.jpg", "random.png"]
+    (folder / "random_jpeg.jpg").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+    (folder / "random_png.png").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+    junk.bad += ["empty.png", "random_jpeg.jpg", "random_png.png"]
 
     ramp = np.linspace(0, 65535, width * height).round().astype(np.uint16).reshape(height, width)
     save("deep16.png", Image.fromarray(ramp))
-    save("cmyk.jpg", random_image(width, height, seed=seed + 7).convert("CMYK"), quality=95)
+    save("cmyk.jpg", random_image(width, height, seed=seed + 7).convert("CMYK"), quality=95)  # Pillow: C = 255 - R
     palette = random_image(width, height, seed=seed + 8).quantize(colors=8)
     save("palette.png", palette, transparency=0)
     save("rgba.png", random_image(width, height, "RGBA", seed=seed + 9))

@@ -37,7 +37,10 @@ def _folder_key(folder: Path, dataset) -> dict[str, Any]:
 
 
 def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = None, channels: int = 3):
-    """(dataset, cache key, description) for ``spec``: a folder or a registered data set ``name[:split]``."""
+    """(dataset, cache key, description) for ``spec``: a folder or a registered data set ``name[:split]``.
+
+    A folder's unreadable files are left out with one warning (``ImageFolderDataset``); the
+    description then counts them as ``"skipped"``."""
     from datamodules import DATAMODULES
     from datamodules.image_datasets import ImageFolderDataset
 
@@ -48,7 +51,10 @@ def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = Non
         if detect_layout(path) == "labelled" and (path / split).is_dir():  # train/<class>/..., test/<class>/...
             path = path / split
         dataset = ImageFolderDataset(path, channels=channels)
-        return dataset, _folder_key(path, dataset), {"folder": str(path), "count": len(dataset)}
+        info: dict[str, Any] = {"folder": str(path), "count": len(dataset)}
+        if dataset.skipped:
+            info["skipped"] = len(dataset.skipped)
+        return dataset, _folder_key(path, dataset), info
     name, _, explicit_split = spec.partition(":")
     split = explicit_split or split
     if name not in DATAMODULES:
@@ -62,7 +68,8 @@ def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = Non
 
 
 def folder_sampler(folder: Path, channels: int) -> tuple[Callable[[int], tuple[torch.Tensor, None]], int]:
-    """A ``sample(n)`` function reading the images of ``folder`` in order, and their number."""
+    """A ``sample(n)`` function reading the readable images of ``folder`` in order, and their number
+    (unreadable files are left out with one warning, ``ImageFolderDataset``; ``sample.skipped`` counts them)."""
     from datamodules.image_datasets import ImageFolderDataset
 
     dataset = ImageFolderDataset(folder, channels=channels)
@@ -74,6 +81,7 @@ def folder_sampler(folder: Path, channels: int) -> tuple[Callable[[int], tuple[t
         position += n
         return images, None
 
+    sample.skipped = len(dataset.skipped)  # type: ignore[attr-defined]  # unreadable files left out
     return sample, len(dataset)
 
 
@@ -121,6 +129,8 @@ def evaluate(
         channels = dataset[0][0].shape[0]
         sample, count = folder_sampler(Path(fake), channels)
         fake_info = {"folder": str(fake), "count": count}
+        if getattr(sample, "skipped", 0):
+            fake_info["skipped"] = sample.skipped  # unreadable files left out (one warning names them)
     evaluator = FidelityEvaluator(names, inception_weights, True, batch_size, kid_subset_size=kid_subset_size,
                                   kid_subsets=kid_subsets, isc_splits=isc_splits, device=device, progress=True)
     real_stats = evaluator.real_statistics(dataset, key)

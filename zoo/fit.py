@@ -43,6 +43,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from datamodules import DATAMODULES
 from datamodules.published import CYCLEGAN_DATASETS, PIX2PIX_DATASETS, datamodule_for
+from datamodules.verify import BadImagesError
 from zoo.callbacks import GenerativeMetrics, RunProvenance, SampleGrid, StopOnSignal
 from zoo.checkpoint_io import AtomicCheckpointIO, CheckpointWriteError, corruption, newest_intact, resume_candidates
 from zoo.loggers import RunCSVLogger
@@ -400,6 +401,9 @@ def main(args: Sequence[str] | None = None) -> ZooCLI:
         raise SystemExit(2) from None
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=cli.config.ckpt_path)
+    except BadImagesError as err:  # --data.strict true and unreadable files: nothing was trained
+        sys.stderr.write(f"zoo.fit: error: {err}\n")
+        raise SystemExit(2) from None
     except (DivergenceError, CheckpointWriteError) as err:  # NaN / inf, or a checkpoint that could not be written
         sys.stderr.write(f"zoo.fit: error: {err}\nrun directory: {cli.trainer.log_dir}\n")
         raise SystemExit(1) from None

@@ -5,10 +5,17 @@ sets (``datamodules``), ``translate()`` of the image-to-image models and the
 ``zoo.translate`` / ``zoo.evaluate`` commands, so a translated image is
 converted exactly as a training image was. Tensors are float32 ``(C, H, W)``
 in ``[-1, 1]``; images are PIL ``"L"`` (1 channel) or ``"RGB"`` (3 channels).
+
+:func:`check_image` tells whether a file decodes (the per-file test behind the
+cached, parallel verification of :mod:`datamodules.verify`); a file that does
+not raises :class:`UnreadableImageError` naming it from :func:`open_image`.
+Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False: a truncated file is
+an error, never an image with a grey bottom.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -49,12 +56,62 @@ def check_channels(channels: int, name: str = "channels") -> int:
     return channels
 
 
+class UnreadableImageError(OSError):
+    """An image file that Pillow cannot open or decode (empty, truncated, not an image); names the file."""
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """What :func:`check_image` found: the image's ``width`` x ``height`` (0 when unknown), and
+    ``error`` (``None`` when the file decodes, else the reason, e.g. ``"OSError: image file is truncated"``)."""
+
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file decodes (and converts to grey / RGB)."""
+        return self.error is None
+
+
+def check_image(path: str | Path) -> ImageCheck:
+    """Whether ``path`` is an image the zoo can read, checked as cheaply as that can be known.
+
+    Three steps, any failure giving ``error``: ``Image.open`` + ``verify()`` (the header and,
+    for PNG, every chunk's CRC); a real decode, ``load()``, which is what catches a truncated
+    JPEG or PNG (``verify`` does not read JPEG data at all); and :func:`convert_image` to RGB
+    (catches modes Pillow cannot convert). JPEGs are decoded in draft mode at 1/8 scale: the
+    entropy-coded data is still read to its end, so truncation is still caught, at a fraction
+    of the cost for large photos.
+    """
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            image.verify()
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft(None, (1, 1))
+            image.load()
+            convert_image(image, 3)
+    except Exception as err:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ... on bad data
+        message = str(err).replace(f" {str(path)!r}", "").replace(f" {path!r}", "")
+        return ImageCheck(error=f"{type(err).__name__}: {message}" if message else type(err).__name__)
+    return ImageCheck(width, height)
+
+
 def open_image(path: str | Path, channels: int = 3) -> Image.Image:
     """One image file as a PIL image in mode ``"L"`` (``channels=1``) or ``"RGB"`` (``channels=3``);
-    see :func:`convert_image` for the conversions."""
+    see :func:`convert_image` for the conversions. A file Pillow cannot read raises
+    :class:`UnreadableImageError` naming it."""
     check_channels(channels)
-    with Image.open(path) as image:
-        return convert_image(image, channels)
+    try:
+        with Image.open(path) as image:
+            return convert_image(image, channels)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        if isinstance(err, UnreadableImageError):
+            raise
+        raise UnreadableImageError(f"cannot read image {path}: {type(err).__name__}: {err}") from err
 
 
 def convert_image(image: Image.Image, channels: int = 3) -> Image.Image:

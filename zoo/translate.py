@@ -12,7 +12,10 @@ the output folder; every output keeps its input's relative path, file name and
 format (PNG where Pillow cannot write that format in the output's mode) and,
 unless ``--size N`` asks for N x N, its size. Images are read one at a time;
 ``--batch-size`` translates up to that many consecutive images of the same size
-together. The last line printed is ``translated N images -> OUTPUT``.
+together. The files of an input folder are checked first (``datamodules.verify``,
+cached): unreadable ones (empty, truncated, not images) are skipped with one
+warning that names the full list, and every readable one is translated. The
+last line printed is ``translated N images -> OUTPUT``.
 """
 
 from __future__ import annotations
@@ -236,7 +239,13 @@ def translate_path(
     Each image goes through ``model.translate`` exactly as a PIL image would (same channel
     conversion, padding and cropping, or resizing to ``size`` x ``size``); up to
     ``batch_size`` consecutive images of the same size share one forward pass. Files are
-    written as they are done, so an error (an unreadable image) leaves the earlier ones.
+    written as they are done. The files of a folder ``input`` are checked first
+    (:func:`datamodules.verify.verify_images`): unreadable ones are skipped with one
+    :class:`~datamodules.verify.BadImagesWarning` (a file that turns unreadable later is
+    skipped too, with a warning), and a folder with no readable image is an error. An image
+    the network cannot take at its size (a 1x1 image through CycleGAN's down-sampling and
+    instance norm) is skipped with a warning too; ``size`` avoids that. A single unreadable
+    or untranslatable file ``input`` is an error.
     """
     from tqdm import tqdm
 
@@ -248,6 +257,8 @@ def translate_path(
         raise TranslateError(f"--batch-size must be >= 1, got {batch_size}")
     check_direction(model, direction)
     pairs = list_inputs(input, output)
+    if Path(input).is_dir():
+        pairs = _readable(pairs, Path(input), progress)
     in_channels, out_channels = channels_of(model, direction)
     mode = tensor_to_pil(torch.zeros(out_channels, 1, 1)).mode
     jobs = plan_jobs(pairs, mode)
@@ -256,9 +267,22 @@ def translate_path(
     pending: list[tuple[Job, torch.Tensor]] = []
     bar = tqdm(total=len(jobs), unit="image", desc="translating", disable=not progress, file=sys.stderr)
 
+    def translated(group: list[tuple[Job, torch.Tensor]]) -> list[tuple[Job, torch.Tensor]]:
+        """The translations of ``group``; an image the network cannot take (e.g. 1x1: too small for its
+        down-sampling) is skipped with a warning, unless the input is that one file."""
+        try:
+            return list(zip(group, model.translate(torch.stack([t for _, t in group]), direction, size, batch_size)))
+        except (ValueError, RuntimeError) as err:
+            if len(group) > 1:
+                return [done for one in group for done in translated([one])]
+            if len(jobs) == 1:
+                raise TranslateError(f"cannot translate {group[0][0].source}: {err}") from None
+            (job, tensor), = group
+            untranslatable[job.source] = f"{job.source} ({tensor.shape[-1]}x{tensor.shape[-2]}): {err}"
+            return []
+
     def flush() -> None:
-        outputs = model.translate(torch.stack([t for _, t in pending]), direction, size, batch_size)
-        for (job, _), image in zip(pending, outputs):
+        for (job, _), image in translated(pending):
             job.target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 tensor_to_pil(image).save(job.target, format=job.format, **SAVE_OPTIONS.get(job.format, {}))
@@ -268,9 +292,18 @@ def translate_path(
         bar.update(len(pending))
         pending.clear()
 
+    late: dict[Path, str] = {}
+    untranslatable: dict[Path, str] = {}
     try:
         for job in jobs:
-            tensor = read_image(job.source, in_channels)
+            try:
+                tensor = read_image(job.source, in_channels)
+            except TranslateError as err:
+                if len(jobs) == 1:
+                    raise
+                late[job.source] = str(err)  # changed since it was checked: skip it, keep going
+                bar.update()
+                continue
             if pending and (len(pending) == batch_size or pending[0][1].shape != tensor.shape):
                 flush()
             pending.append((job, tensor))
@@ -278,7 +311,30 @@ def translate_path(
             flush()
     finally:
         bar.close()
+    import warnings
+
+    if late:
+        warnings.warn(f"{len(late)} input image(s) could not be read and were skipped: "
+                      + "; ".join(list(late.values())[:5]), stacklevel=2)
+    if untranslatable:
+        if not written:
+            raise TranslateError(f"no image could be translated: {next(iter(untranslatable.values()))}")
+        warnings.warn(f"{len(untranslatable)} input image(s) could not be translated at their size and were "
+                      f"skipped (try --size N): " + "; ".join(list(untranslatable.values())[:5]), stacklevel=2)
     return written
+
+
+def _readable(pairs: list[tuple[Path, Path]], folder: Path, progress: bool) -> list[tuple[Path, Path]]:
+    """``pairs`` without the unreadable sources (one warning names them); none readable is an error."""
+    from datamodules.verify import BadImagesError, report_bad_files, verify_images
+
+    bad = verify_images([source for source, _ in pairs], progress=None if progress else False).bad
+    kept = [(source, target) for source, target in pairs if source not in bad]
+    try:
+        report_bad_files(bad, folder, what=f"--input {folder}", usable=len(kept))
+    except BadImagesError as err:
+        raise TranslateError(f"cannot read images: {err}") from None
+    return kept
 
 
 # ------------------------------------------------------------------------------ CLI
