@@ -49,6 +49,10 @@ def evaluator_for(kind: str) -> FidelityEvaluator:
 
 
 SIZES = {"small": (N_REAL, N_FAKE), "standard": (10, 9)}  # Inception at 299x299: keep it small
+# Each rank extracts its own batches; with two threads oneDNN's convolutions round Inception's features
+# slightly differently for another batch composition (seen: KID 0.00259118 vs 0.00259128, 4e-5 relative).
+# The gathering itself is exact, as the small extractor shows.
+TOLERANCE = {"small": 1e-6, "standard": 1e-4}
 
 
 def evaluate(rank: int, world_size: int, kind: str = "small") -> dict:
@@ -79,8 +83,8 @@ def worker(rank: int, world_size: int, init_file: str, out: str, kind: str) -> N
 
 @pytest.mark.parametrize("kind", [
     "small",
-    pytest.param("standard", marks=pytest.mark.skip(
-        reason="failed on a clean clone under load (cause not yet found); passes in the working tree")),
+    pytest.param("standard", marks=pytest.mark.skipif(inception.fid_helper_path() is None,
+                                                      reason="the fid extra is not installed")),
 ])
 def test_ddp_value_equals_single_process_value(tmp_path, monkeypatch, kind):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # inherited by the spawned ranks
@@ -92,4 +96,4 @@ def test_ddp_value_equals_single_process_value(tmp_path, monkeypatch, kind):
         distributed = json.loads((tmp_path / f"rank{rank}.json").read_text())
         assert distributed.keys() == single.keys()
         for name, value in single.items():
-            assert distributed[name] == pytest.approx(value, rel=1e-6, abs=1e-9), (rank, name)
+            assert distributed[name] == pytest.approx(value, rel=TOLERANCE[kind], abs=1e-9), (rank, name)
