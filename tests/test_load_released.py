@@ -59,8 +59,10 @@ def test_offline_name_says_where_to_put_the_file(tmp_path, monkeypatch):
     assert str(tmp_path / "weights" / "cyclegan" / "zebra2horse.pth") in message
 
 
-def test_models_without_released_weights_say_which_have_them():
-    with pytest.raises(UnknownNameError, match="no pretrained weights for model 'cgan'; valid choices: cyclegan, pix2pix"):
-        zoo.load("cgan", weights="digits")
+def test_unknown_weights_and_missing_files_say_what_there_is():
+    with pytest.raises(UnknownNameError, match="no pretrained cgan weights named 'mnist'; valid choices: digits"):
+        zoo.load("cgan", weights="mnist")
+    with pytest.raises(FileNotFoundError, match="no weights file at missing.pth"):
+        zoo.load("cgan", weights="missing.pth")
     with pytest.raises(ValueError, match="weights="):
         zoo.load("cyclegan")

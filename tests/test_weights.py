@@ -140,10 +140,15 @@ def test_a_file_that_is_not_a_state_dict_is_refused(tmp_path):
 # --- the catalogue ----------------------------------------------------------------------
 
 
+def released(model=None):
+    """The hosted (the authors') weights' tags, without the packaged ones."""
+    return [tag for tag in list_pretrained(model) if not get_weights(tag).packaged]
+
+
 def test_catalogue_names_match_the_reference_scripts():
-    assert list_pretrained("cyclegan") == sorted(CYCLEGAN)
-    assert list_pretrained("pix2pix") == sorted(PIX2PIX)
-    assert len(list_pretrained()) == 23 and "cyclegan.horse2zebra" in list_pretrained()
+    assert released("cyclegan") == [f"cyclegan.{name}" for name in sorted(CYCLEGAN)]
+    assert released("pix2pix") == [f"pix2pix.{name}" for name in sorted(PIX2PIX)]
+    assert len(released()) == 23 and "cyclegan.horse2zebra" in list_pretrained()
     assert "pix2pix.sat2map" in list_pretrained() and "cyclegan.sat2map" in list_pretrained()
 
 
@@ -161,11 +166,17 @@ def test_catalogue_entries():
         entry.kwargs["norm"] = "instance"  # shared by all entries: read-only
 
 
-def test_unknown_names_list_the_choices():
-    with pytest.raises(UnknownNameError, match="valid choices: day2night, edges2shoes, facades_label2photo"):
-        get_weights("pix2pix", "horse2zebra")
-    with pytest.raises(UnknownNameError, match="'dcgan'; valid choices: cyclegan, pix2pix"):
+def test_a_model_without_weights_names_those_with_some(monkeypatch):
+    monkeypatch.setitem(MODELS._entries, "dcgan", dataclasses.replace(MODELS.entry("dcgan"), weights=()))
+    with pytest.raises(UnknownNameError, match="no pretrained weights for model 'dcgan'; valid choices: acgan, cgan"):
         list_pretrained("dcgan")
+
+
+def test_unknown_names_list_the_choices():
+    with pytest.raises(UnknownNameError, match="valid choices: day2night, digit_outlines, edges2shoes"):
+        get_weights("pix2pix", "horse2zebra")
+    with pytest.raises(UnknownNameError, match="'cgan' is not a weights tag .model.name.; valid choices: acgan.digits"):
+        get_weights("cgan")
     with pytest.raises(UnknownNameError, match="unknown model .cycle_gan.; valid choices: acgan, cgan"):
         get_weights("cycle_gan", "horse2zebra")
 

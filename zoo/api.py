@@ -20,7 +20,15 @@ from torch import nn
 import zoo.models  # noqa: F401  (registers the built-in models)
 from zoo.checkpoints import load_checkpoint
 from zoo.registry import MODELS, ModelEntry, UnknownNameError
-from zoo.weights import PretrainedWeights, fetch_weights, load_reference_generator, check_sha256
+from zoo.weights import (
+    PretrainedWeights,
+    StateDictMismatchError,
+    check_sha256,
+    is_packaged_format,
+    load_reference_generator,
+    read_packaged,
+    weights_file,
+)
 
 __all__ = [
     "create_model",
@@ -34,9 +42,11 @@ __all__ = [
 ]
 
 
-def list_models(pattern: str | None = None) -> list[str]:
-    """Registered model names, sorted; ``pattern`` is a wildcard such as ``"*gan"``."""
-    return MODELS.names(pattern)
+def list_models(pattern: str | None = None, *, pretrained: bool = False) -> list[str]:
+    """Registered model names, sorted; ``pattern`` is a wildcard such as ``"*gan"``;
+    ``pretrained=True`` keeps the models with declared weights."""
+    names = MODELS.names(pattern)
+    return [n for n in names if MODELS.entry(n).weights] if pretrained else names
 
 
 def model_entry(name: str) -> ModelEntry:
@@ -49,8 +59,21 @@ def get_model_class(name: str) -> type:
     return MODELS.get(name)
 
 
-def create_model(name: str, **kwargs: Any):
-    """Build the model registered as ``name`` with its constructor keyword arguments."""
+def create_model(name: str, *, weights: str | os.PathLike | None = None, **kwargs: Any):
+    """Build the model registered as ``name`` with its constructor keyword arguments.
+
+    ``weights="digits"`` (or ``name="cgan.digits"``) loads pretrained weights instead, as
+    :func:`load` does; the architecture is then the weights' own, so no other argument is taken.
+    """
+    model, tag_weights = _split_tag(name)
+    weights = weights if weights is not None else tag_weights
+    if weights is not None:
+        if kwargs:
+            raise TypeError(
+                f"create_model({name!r}, weights={str(weights)!r}) takes no constructor arguments "
+                f"(got {', '.join(sorted(kwargs))}): the weights fix the architecture"
+            )
+        return load(model, weights=weights)
     return get_model_class(name)(**kwargs)
 
 
@@ -70,15 +93,30 @@ def _weighted_entry(model: str) -> ModelEntry:
     return entry
 
 
-def list_pretrained(model: str | None = None) -> list[str]:
-    """Sorted names of ``model``'s pretrained weights; with no model, every ``"model.name"`` tag."""
-    if model is None:
-        return sorted(f"{entry.name}.{w.name}" for entry in MODELS for w in entry.weights)
-    return sorted(_weighted_entry(model).weights_names())
+def _split_tag(name: str) -> tuple[str, str | None]:
+    """``"cgan.digits"`` -> ``("cgan", "digits")``; a plain model name -> ``(name, None)``."""
+    model, dot, weights = str(name).partition(".")
+    return (model, weights) if dot and model in MODELS else (str(name), None)
 
 
-def get_weights(model: str, name: str) -> PretrainedWeights:
-    """The weights ``name`` declared by ``model``; unknown names list the valid ones."""
+def list_pretrained(model: str | None = None, *, details: bool = False) -> list[str] | list[dict[str, Any]]:
+    """Every declared weight as a ``"model.name"`` tag (timm's style), sorted; ``model`` narrows it
+    to one model. ``details=True`` gives one dict per weight instead (tag, data, resolution,
+    metrics, protocol, where, size_bytes, sha256, command, source, licence)."""
+    entries = [w for entry in MODELS for w in entry.weights] if model is None else list(_weighted_entry(model).weights)
+    entries.sort(key=lambda w: w.tag)
+    return [w.info() for w in entries] if details else [w.tag for w in entries]
+
+
+def get_weights(model: str, name: str | None = None) -> PretrainedWeights:
+    """The weights ``name`` declared by ``model`` (or one tag, ``get_weights("cgan.digits")``);
+    unknown names list the valid ones."""
+    if name is None:
+        model, name = _split_tag(model)
+        if name is None:
+            raise UnknownNameError(
+                f"{model!r} is not a weights tag (model.name); valid choices: {', '.join(list_pretrained())}"
+            )
     return _weighted_entry(model).get_weights(name)
 
 
@@ -90,56 +128,102 @@ def pretrained_generator(
     progress: bool = True,
     sha256: str | None = None,
 ) -> nn.Module:
-    """A released generator, loaded strictly and in eval mode.
+    """A pretrained generator alone, loaded strictly and in eval mode.
 
-    ``weights`` is a declared name (``"horse2zebra"``: fetched with
-    :func:`zoo.weights.fetch_weights`) or the path of a reference ``.pth`` file
-    (offline use; the network is the one all of ``model``'s declared files use).
+    ``weights`` is a declared name (``"horse2zebra"``, ``"digits"``) or the path of a file: a
+    reference ``.pth`` state dict (the network is the one all of ``model``'s released files
+    use) or a zoo weights file. For the zoo's own weights this is
+    ``zoo.load(model, weights=...).export_network()`` (the EMA generator where kept).
     """
     entry = _weighted_entry(model)
     path = Path(weights).expanduser()
-    if path.suffix == ".pth" or path.exists():
+    is_path = path.suffix in (".pth", ".pt") or path.exists()
+    zoo_format = is_packaged_format(path) if is_path else not entry.get_weights(str(weights)).reference_format
+    if zoo_format:
+        return load(model, weights=weights, cache_dir=cache_dir, progress=progress, sha256=sha256).export_network()
+    if is_path:
         if sha256:
             check_sha256(path, sha256, "weights file")
-        declared, source = entry.weights[0], path
+        released = [w for w in entry.weights if w.reference_format]
+        declared, source = released[0], path
     else:
         declared = entry.get_weights(str(weights))
-        source = fetch_weights(declared, cache_dir, progress, sha256)
+        source = weights_file(declared, cache_dir, progress, sha256)
     return load_reference_generator(source, declared.build_generator()).eval()
+
+
+def _load_packaged(path: Path, declared: PretrainedWeights | None, map_location: str, model: str | None = None):
+    """A zoo weights file -> the model's LightningModule, built with the declared (else the file's)
+    constructor arguments, the file's tensors loaded strictly, in eval mode. ``model`` (or the
+    declaration's) must be the file's model."""
+    payload = read_packaged(path)
+    expected = declared.model if declared is not None else model
+    if expected is not None and payload["model"] != expected:
+        raise StateDictMismatchError(f"{path} holds {payload['model']!r} weights, not {expected!r} ones")
+    cls = get_model_class(payload["model"])
+    module = cls(**(dict(declared.kwargs) if declared is not None else payload["hparams"]))
+    module.load_pretrained_state(payload["state_dict"], what=f"the weights in {path}")
+    module.weights_meta = dict(payload["meta"], tag=declared.tag if declared else None, file=str(path))
+    return module.eval().to(map_location)
 
 
 # --- loading ------------------------------------------------------------------------
 
 
 def load(source: str | Path, *, weights: str | Path | None = None, map_location: str = "cpu", **kwargs: Any):
-    """Load a trained model: a checkpoint of ``python -m zoo.fit``, or pretrained weights.
+    """Load a trained model: pretrained weights, a weights file, or a checkpoint of ``python -m zoo.fit``.
 
-    * ``zoo.load("runs/.../last.ckpt")``: the LightningModule of that run.
-    * ``zoo.load("cyclegan", weights="horse2zebra")`` / ``zoo.load("pix2pix",
-      weights="facades_label2photo")``: a declared generator (downloaded once into
-      the cache, sha256-checked when known) in a module of the matching architecture,
-      built by the model class's ``from_pretrained_generator``. ``weights`` may also be
-      the path of such a ``.pth`` file (offline).
-    * ``**kwargs``: passed to :func:`pretrained_generator` (``cache_dir``, ``progress``, ``sha256``),
-      or for a checkpoint to :func:`zoo.checkpoints.load_checkpoint` (``allow_non_finite``: load a
-      diverged run's non-finite generator anyway).
+    * ``zoo.load("cgan", weights="digits")`` or ``zoo.load("cgan.digits")``: declared weights.
+      Packaged ones ship inside the package (offline); hosted ones (the CycleGAN / pix2pix
+      authors' ``"horse2zebra"``, ...) are downloaded once into the cache. Every file is
+      sha256-checked where the hash is known.
+    * ``zoo.load("cgan", weights="/path/to/file")``: a zoo weights file, or a reference ``.pth``.
+    * ``zoo.load("path/to/cgan.digits.pt")``: a zoo weights file (its own constructor arguments).
+    * ``zoo.load("runs/.../last.ckpt")``: the LightningModule of that training run.
+    * ``**kwargs``: for weights, ``cache_dir``, ``progress``, ``sha256`` (see
+      :func:`zoo.weights.weights_file`); for a checkpoint, :func:`zoo.checkpoints.load_checkpoint`'s
+      (``allow_non_finite``: load a diverged run's non-finite generator anyway).
 
-    Returns the module in eval mode on ``map_location``, ready for ``sample()`` or ``translate()``.
+    Returns the model's training LightningModule in eval mode on ``map_location``, ready for
+    ``sample()`` / ``translate()`` / ``classify()`` as the variant offers; its generator is
+    ``.generator`` (``export_network()`` gives the one sampling uses).
     """
+    if weights is None:
+        model, tag_weights = _split_tag(str(source))
+        if tag_weights is not None and not Path(source).exists():
+            source, weights = model, tag_weights
     if weights is not None:
         entry = _weighted_entry(str(source))
+        path = Path(weights).expanduser()
+        if path.suffix in (".pth", ".pt") or path.exists():  # a file the user has
+            if not path.is_file():
+                raise FileNotFoundError(f"no weights file at {path}")
+            if is_packaged_format(path):
+                if kwargs.get("sha256"):
+                    check_sha256(path, kwargs["sha256"], "weights file")
+                return _load_packaged(path, None, map_location, model=entry.name)
+            declared = next((w for w in entry.weights if w.reference_format), None)
+            if declared is None:
+                raise StateDictMismatchError(f"{path} is not a gan-zoo weights file, and {entry.name} has no "
+                                             "reference-format weights it could be")
+        else:
+            declared = entry.get_weights(str(weights))
+            if not declared.reference_format:
+                return _load_packaged(weights_file(declared, **kwargs), declared, map_location)
         generator = pretrained_generator(entry.name, weights, **kwargs)
-        declared = entry.weights[0]
         return entry.cls.from_pretrained_generator(generator, dict(declared.kwargs)).eval().to(map_location)
     path = Path(source)
+    if path.suffix == ".pt" and path.is_file() and is_packaged_format(path):
+        return _load_packaged(path, None, map_location)
     if path.suffix == ".ckpt" or path.exists():
         return load_checkpoint(path, map_location=map_location, **kwargs)
     if str(source) in MODELS:
-        released = ", ".join(list_pretrained()) or "none"
+        released = ", ".join(list_pretrained(str(source))) if MODELS.entry(str(source)).weights else "none"
         raise ValueError(
-            f"zoo.load({str(source)!r}) needs weights=...: a checkpoint path written by `python -m zoo.fit`, "
-            f"or pretrained weights (available: {released})"
+            f"zoo.load({str(source)!r}) needs weights=...: one of {released}, a weights file, or load a "
+            "checkpoint path written by `python -m zoo.fit`"
         )
     raise FileNotFoundError(
-        f"{source!r} is neither a checkpoint file nor a registered model ({', '.join(list_models())})"
+        f"{source!r} is neither a checkpoint file, a weights file, a weights tag (model.name: "
+        f"{', '.join(list_pretrained())}) nor a registered model ({', '.join(list_models())})"
     )

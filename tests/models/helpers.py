@@ -20,6 +20,7 @@ SMALL = dict(generator_channels=8, discriminator_channels=8, latent_dim=16, nois
 def train(model: pl.LightningModule, max_steps: int, batch_size: int = 16, datamodule=None, **trainer_kwargs):
     """Fit ``model`` for ``max_steps`` iterations on the digits (or ``datamodule``), quietly, on the CPU."""
     trainer_kwargs.setdefault("logger", False)
+    trainer_kwargs.setdefault("log_every_n_steps", 1)  # the tests read every step's logged losses
     trainer = pl.Trainer(
         max_steps=max_steps, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, accelerator="cpu", num_sanity_val_steps=0, limit_val_batches=0,

@@ -194,3 +194,17 @@ def test_a_run_resumed_in_the_middle_of_a_fade_restores_the_schedule_optimizers_
     whole, _ = _fit(tmp_path, 8, name="whole")
     different = [k for k, v in whole.state_dict().items() if not torch.equal(v, resumed.state_dict()[k])]
     assert not different, f"{len(different)} tensors differ from the uninterrupted run, e.g. {different[:3]}"
+
+
+def test_per_resolution_batch_sizes_survive_the_cli_and_a_checkpoint(fit):
+    """LightningCLI records the config (dict keys as text) as the hyper-parameters: the batch sizes
+    must still apply in training, and a checkpoint must load (keys "4", "8", ... -> 4, 8, ...)."""
+    import zoo
+
+    cli = fit("--model", "progan", "--model.fmap_base", "64", "--model.fmap_max", "16", "--trainer.max_steps", "2",
+              "--model.batch_sizes", "{4: 8, 8: 8, 16: 4, 32: 4}")
+    assert [cli.model.batch_size_at(r, 64) for r in (4, 16, 32)] == [8, 4, 4]
+    loaded = zoo.load(cli.trainer.checkpoint_callback.last_model_path)
+    assert loaded.batch_sizes == {4: 8, 8: 8, 16: 4, 32: 4}
+    with pytest.raises(ValueError, match="batch_sizes: 64: 8 is not a valid entry"):
+        ProGAN(batch_sizes={"64": 8}, **TINY)

@@ -104,6 +104,8 @@ def load_digits_classifier(device: str | torch.device = "cpu") -> DigitsClassifi
 
     The weights are read once per device (``torch.load(..., weights_only=True)``)
     and cached: later calls return the same module.  Do not train or modify it.
+    Loading it leaves the global random state as it was, so a metric's figures (and a
+    training run that computes metrics) do not depend on whether it was loaded before.
     Its ``fingerprint`` attribute identifies the weights file (sha256 prefix).
     """
     key = str(torch.device(device))
@@ -115,7 +117,8 @@ def load_digits_classifier(device: str | torch.device = "cpu") -> DigitsClassifi
                 "`python -m benchmarks.train_digits_classifier`"
             )
         state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
-        model = DigitsClassifier()
+        with torch.random.fork_rng(devices=[]):  # its random init (overwritten) must not move anyone's RNG
+            model = DigitsClassifier()
         model.load_state_dict(state)
         model.fingerprint = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:16]
         model.requires_grad_(False)

@@ -41,6 +41,7 @@ __all__ = [
     "code_accuracy",
     "code_accuracy_of_samples",
     "conditional_accuracy",
+    "digit_features",
     "fd_digits",
     "frechet_distance",
     "identity_accuracy",
@@ -145,6 +146,13 @@ def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
     diff = mu_a - mu_b
     distance = diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * np.trace(covmean)
     return max(float(distance), 0.0)  # exact value is >= 0; clip float round-off
+
+
+def digit_features(images: Tensor, classifier: nn.Module | None = None) -> Tensor:
+    """The digits classifier's 128-d penultimate features of ``images`` (N, 1, H, W) in [-1, 1]: what
+    FD-digits compares. Compute a fixed real set's features once and reuse them with
+    :func:`frechet_distance` when scoring many sample sets against it (``fd_digits`` recomputes both)."""
+    return _features(images, classifier)
 
 
 def fd_digits(real_images: Tensor, fake_images: Tensor, classifier: nn.Module | None = None) -> float:

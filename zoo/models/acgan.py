@@ -60,10 +60,30 @@ from zoo.losses import NonSaturatingLoss, get_adversarial_loss
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model acgan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'acgan', 'digits',
+        file='acgan.digits.pt',
+        sha256='66582ce3c6899107e83e445ec7a0773a9377237aa56ccc7c48b28c94c7256b74',
+        kwargs={},
+        direction='32x32 digits of a chosen class',
+        data='digits (embedded)',
+        resolution=32,
+        metrics={'fd': 44.8735, 'fd_floor': 18.1724, 'fd_ratio': 2.4693, 'conditional_accuracy': 0.989},
+        protocol=PROTOCOLS['digits'],
+        command='python -m benchmarks.pretrained --model acgan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 
 @register_model(
     "acgan",
+    weights=PACKAGED_WEIGHTS,
     default_data="digits",
     # the run benchmarks.class_conditional measures (why 3000: docs/models/acgan.md#results)
     recipe={"trainer.max_steps": 3000},
@@ -216,6 +236,13 @@ class ACGAN(GANModule):
     def generate(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
         """G(c, z)."""
         return generator(noise, labels)
+
+    def export_inputs(self, n: int) -> dict[str, Tensor]:
+        """``noise`` (n, noise_dim) and ``labels`` (n,) class indices: the exported G's inputs."""
+        return {"noise": self.noise(n), "labels": self.check_labels(None, n, self.hparams.num_classes)}
+
+    def export_forward(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
+        return self.generate(generator, noise, labels)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
         """Uniformly random classes, as the class-conditional FID / IS protocols use."""

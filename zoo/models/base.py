@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Callable, ClassVar, Iterator
 
 import lightning.pytorch as pl
@@ -51,6 +52,7 @@ from zoo.losses import AdversarialLoss, get_adversarial_loss, gradient_penalty, 
 from zoo.random_state import capture_rng_state, restore_rng_state
 from zoo.registry import MODELS
 from zoo.strategies import GANDDPStrategy
+from zoo.weights import check_state_dict
 
 
 class DivergenceError(RuntimeError):
@@ -91,6 +93,9 @@ class GANModule(pl.LightningModule):
     iteration_optimizer: ClassVar[int] = 0
     #: the keyword conditions :meth:`sample` takes (``("labels",)``: cgan, acgan; ``("codes",)``: InfoGAN).
     sample_conditions: ClassVar[tuple[str, ...]] = ()
+    #: what a pretrained weights file holds (attribute names: networks or buffers). ``"generator"``
+    #: is saved from :attr:`sampling_generator` (the EMA weights when kept) and loaded into both.
+    pretrained_parts: ClassVar[tuple[str, ...]] = ("generator",)
 
     def __init__(self, *, ema_decay: float | None = None, gradient_clip_val: float | None = None) -> None:
         super().__init__()
@@ -100,6 +105,7 @@ class GANModule(pl.LightningModule):
         self.ema_decay = ema_decay
         self.gradient_clip_val = gradient_clip_val
         self._ddp: dict[str, nn.Module] = {}
+        self._latest_losses: dict[str, Tensor] = {}  # the last value of each train/ loss (see log_losses)
         # The D update's configuration, set by init_adversarial (defaults: no penalty, G every batch).
         self.adversarial: AdversarialLoss | None = None
         self.gp_weight, self.n_critic, self.r1_weight, self.r1_interval = 10.0, 1, 0.0, 1
@@ -148,10 +154,10 @@ class GANModule(pl.LightningModule):
             self.untoggle_optimizer(optimizer)
 
     def backward_step(self, loss: Tensor, optimizer) -> None:
-        """``manual_backward`` + optional clipping + step (+ EMA after a generator step)."""
+        """``manual_backward`` + step (+ EMA after a generator step); clipping happens in
+        :meth:`on_before_optimizer_step`. Each optimizer step goes through the precision plugin,
+        so under ``16-mixed`` every optimizer gets its own unscale / step / update of the scaler."""
         self.manual_backward(loss)
-        if self.gradient_clip_val:
-            self.clip_gradients(optimizer, gradient_clip_val=self.gradient_clip_val, gradient_clip_algorithm="norm")
         if self._is_iteration_optimizer(optimizer):
             optimizer.step()  # counted by Lightning: global_step += 1
             self.update_ema()
@@ -159,6 +165,13 @@ class GANModule(pl.LightningModule):
         else:
             # The same precision-aware step, but not counted as an iteration.
             self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=lambda: None, model=self)
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        """Clip the gradient norm of the network being updated to ``gradient_clip_val``. Lightning calls
+        this inside the precision plugin's step, after ``16-mixed``'s scaler has unscaled the
+        gradients: clipping before the step would clip the scaled gradients (by 2**16) instead."""
+        if self.gradient_clip_val:
+            self.clip_gradients(optimizer, gradient_clip_val=self.gradient_clip_val, gradient_clip_algorithm="norm")
 
     def configure_optimizers(self):
         """Adam for G and D from ``hparams``: ``lr`` (``generator_lr`` for G when the model has
@@ -337,9 +350,28 @@ class GANModule(pl.LightningModule):
 
     def log_losses(self, **losses: Tensor) -> None:
         """Log ``train/<name>`` for each keyword (one scheme for every model), after checking that
-        every loss is finite (:meth:`check_finite`)."""
+        every loss is finite (:meth:`check_finite`).
+
+        Handed to Lightning only on the steps whose logs it writes (every ``log_every_n_steps``, and
+        the last step): ``self.log`` costs about a millisecond per key in Python, as much as a whole
+        iteration of the 2-D toy (``benchmarks.overhead`` measured it), and the values of the other
+        steps were never written. A loss computed only on some steps (lazy R1, ``n_critic``) is
+        logged with its latest value.
+        """
         self.check_finite(losses)
-        self.log_dict({f"train/{k}": v.detach() for k, v in losses.items()}, prog_bar=True)
+        self._latest_losses.update({f"train/{k}": v.detach() for k, v in losses.items()})
+        if self.writes_logs_now():
+            self.log_dict(self._latest_losses, prog_bar=True)
+
+    def writes_logs_now(self) -> bool:
+        """Whether Lightning writes this training step's logs (``log_every_n_steps``, or the run's last
+        step); ``True`` outside a Trainer."""
+        trainer = self._trainer
+        connector = getattr(trainer, "_logger_connector", None)
+        if connector is None:
+            return True
+        last = trainer.max_steps is not None and 0 < trainer.max_steps <= self.global_step
+        return bool(connector.should_update_logs or last)
 
     def check_finite(self, losses: dict[str, Tensor]) -> None:
         """Stop training at the first non-finite loss, naming the iteration, the loss and its network.
@@ -443,6 +475,65 @@ class GANModule(pl.LightningModule):
     def sample_grid(self) -> tuple[Tensor, int]:
         """Images for the progress grid from the fixed noise and ``nrow`` for the grid."""
         raise NotImplementedError
+
+    # ----------------------------------------------------------------- pretrained weights
+    def _pretrained_source(self, part: str) -> nn.Module | Tensor:
+        return self.sampling_generator if part == "generator" else getattr(self, part)
+
+    def pretrained_state_dict(self, dtype: torch.dtype | None = torch.float16) -> dict[str, Tensor]:
+        """The tensors a pretrained weights file holds: :attr:`pretrained_parts`, on the CPU.
+
+        Keys are ``"<part>.<key>"`` (``"generator.net.0.weight"``; a buffer part is its own key).
+        Floating-point tensors are cast to ``dtype`` (float16 halves the packaged files; the
+        weights' metrics are measured on what the file holds); ``None`` keeps their dtype.
+        """
+        state: dict[str, Tensor] = {}
+        for part in self.pretrained_parts:
+            source = self._pretrained_source(part)
+            items = source.state_dict().items() if isinstance(source, nn.Module) else [("", source)]
+            for key, value in items:
+                value = value.detach().cpu()
+                if dtype is not None and value.is_floating_point():
+                    value = value.to(dtype)
+                state[f"{part}.{key}" if key else part] = value
+        return state
+
+    def load_pretrained_state(self, state: Mapping[str, Tensor], what: str = "the weights") -> None:
+        """Load :meth:`pretrained_state_dict`'s tensors (any float dtype) strictly.
+
+        Every key of :attr:`pretrained_parts` must be there with its shape, and nothing else
+        (:class:`zoo.weights.StateDictMismatchError` lists the offending keys). The generator's
+        weights go into ``generator`` and, when the model keeps one, ``generator_ema``.
+        """
+        expected = self.pretrained_state_dict(dtype=None)
+        check_state_dict(state, expected, f"{what} do not fit {type(self).__name__} "
+                         "(check the constructor arguments: image shape, widths, classes)")
+        for part in self.pretrained_parts:
+            targets = [self.generator] if part == "generator" else [self._pretrained_source(part)]
+            if part == "generator" and self.ema_decay is not None:
+                targets.append(self.generator_ema)
+            for target in targets:
+                if isinstance(target, nn.Module):
+                    prefix = part + "."
+                    own = target.state_dict()
+                    target.load_state_dict(
+                        {k[len(prefix):]: v.to(own[k[len(prefix):]].dtype) for k, v in state.items()
+                         if k.startswith(prefix)}, strict=True)
+                else:
+                    target.copy_(state[part])
+
+    # ----------------------------------------------------------------- export
+    def export_network(self) -> nn.Module:
+        """The network an exported generator runs (:attr:`sampling_generator`)."""
+        return self.sampling_generator
+
+    def export_inputs(self, n: int) -> dict[str, Tensor]:
+        """Named example inputs of :meth:`export_forward` for ``n`` samples (``noise`` first)."""
+        return {"noise": self.noise(n)}
+
+    def export_forward(self, generator: nn.Module, noise: Tensor, *conditions: Tensor) -> Tensor:
+        """The images of ``generator`` for tensors laid out as :meth:`export_inputs` (``zoo.export``)."""
+        return self.generate(generator, noise)
 
     def on_train_start(self) -> None:
         # A resumed single-process run continues the random streams it was saved with: the same

@@ -34,10 +34,30 @@ from torch import Tensor, nn
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model cgan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'cgan', 'digits',
+        file='cgan.digits.pt',
+        sha256='c73219e45ecf7c55bad938adf5c39681d0994a0ed6455718d8310c9db29db872',
+        kwargs={},
+        direction='32x32 digits of a chosen class',
+        data='digits (embedded)',
+        resolution=32,
+        metrics={'fd': 33.8432, 'fd_floor': 18.1724, 'fd_ratio': 1.8623, 'conditional_accuracy': 0.994},
+        protocol=PROTOCOLS['digits'],
+        command='python -m benchmarks.pretrained --model cgan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 
 @register_model(
     "cgan",
+    weights=PACKAGED_WEIGHTS,
     default_data="digits",
     # the run benchmarks.class_conditional measures (why 3000: docs/models/acgan.md#results)
     recipe={"trainer.max_steps": 3000},
@@ -155,6 +175,13 @@ class CGAN(GANModule):
     def generate(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
         """G(z|y)."""
         return generator(noise, labels)
+
+    def export_inputs(self, n: int) -> dict[str, Tensor]:
+        """``noise`` (n, noise_dim) and ``labels`` (n,) class indices: the exported G's inputs."""
+        return {"noise": self.noise(n), "labels": self.check_labels(None, n, self.hparams.num_classes)}
+
+    def export_forward(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
+        return self.generate(generator, noise, labels)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
         """Uniformly random classes, as the class-conditional FID / IS protocols use."""

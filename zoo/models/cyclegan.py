@@ -54,7 +54,39 @@ from zoo.nn.image_pool import ImagePool
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator
 from zoo.registry import register_model
-from zoo.weights import PretrainedWeights
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model cyclegan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'cyclegan', 'digit_strokes',
+        file='cyclegan.digit_strokes.pt',
+        sha256='9e01bb08592c19ef77cf409414ed0f5dede4f2374f65e0a840b52ff9be8ebf08',
+        kwargs={'in_channels': 1,
+               'out_channels': 1,
+               'num_blocks': 3,
+               'generator_channels': 16,
+               'discriminator_channels': 16,
+               'n_epochs': 22,
+               'n_epochs_decay': 22},
+        direction='thin-stroke digit <-> thick-stroke digit (32x32)',
+        data='digit_strokes (embedded)',
+        resolution=32,
+        metrics={'l1': 0.0716,
+                'psnr': 25.6316,
+                'ssim': 0.8757,
+                'identity_accuracy': 0.9497,
+                'l1_BtoA': 0.0612,
+                'psnr_BtoA': 25.652,
+                'ssim_BtoA': 0.869,
+                'identity_accuracy_BtoA': 0.9777},
+        protocol=PROTOCOLS['translation'],
+        command='python -m benchmarks.pretrained --model cyclegan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
+
 
 # --- the authors' released generators -------------------------------------------------
 # Names and URLs from the reference repository's scripts/download_cyclegan_model.sh
@@ -65,7 +97,7 @@ from zoo.weights import PretrainedWeights
 RELEASED_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{name}.pth"
 RELEASED_NETWORK = {"in_channels": 3, "out_channels": 3, "base_channels": 64, "num_blocks": 9,
                     "norm": "instance", "dropout": False, "padding": "reflect"}
-WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
+RELEASED_WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
     PretrainedWeights("cyclegan", name, RELEASED_URL.format(name=name), ResnetGenerator, RELEASED_NETWORK, direction)
     for name, direction in (
         ("apple2orange", "apple photo -> orange photo (ImageNet)"),
@@ -88,6 +120,7 @@ WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
         ("iphone2dslr_flower", "iPhone flower photo -> DSLR-style shallow depth of field"),
     )
 )
+WEIGHTS = (*PACKAGED_WEIGHTS, *RELEASED_WEIGHTS)
 
 
 @register_model(
@@ -139,6 +172,7 @@ class CycleGAN(TranslationGAN):
     ground_truth_always = False
     paired_data = False
     networks = ("generator", "generator_ba", "discriminator_a", "discriminator_b")
+    pretrained_parts = ("generator", "generator_ba")  # G: A -> B and F: B -> A
 
     def __init__(
         self,

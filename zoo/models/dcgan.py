@@ -56,10 +56,30 @@ from torch import Tensor
 from zoo.models.base import GANModule
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model dcgan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'dcgan', 'digits',
+        file='dcgan.digits.pt',
+        sha256='8efb3b5d993c883c19e1e6c19672e1db26050b80f2a4d4c0abd6edc2c89e065e',
+        kwargs={'num_classes': 10, 'lr': 0.0005, 'r1_weight': 1.0, 'r1_interval': 4},
+        direction='32x32 digits',
+        data='digits (embedded)',
+        resolution=32,
+        metrics={'fd': 40.0709, 'fd_floor': 18.1724, 'fd_ratio': 2.205, 'min_class_share': 0.086},
+        protocol=PROTOCOLS['digits'],
+        command='python -m benchmarks.pretrained --model dcgan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 
 @register_model(
     "dcgan",
+    weights=PACKAGED_WEIGHTS,
     default_data="digits",
     # lr 5e-4 and lazy R1 for the small embedded set; the sweep behind them: docs/models/dcgan.md#results
     recipe={"model.lr": 5e-4, "model.r1_weight": 1.0, "model.r1_interval": 4, "trainer.max_steps": 4000},

@@ -54,6 +54,25 @@ from torch import Tensor
 from zoo.models.base import GANModule
 from zoo.nn.mlp import MLPDiscriminator, MLPGenerator
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model gan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'gan', 'circle',
+        file='gan.circle.pt',
+        sha256='5d4a33d979a9699d47e867558347225a3384001c82f07fbe6b869ed0908cffb9',
+        kwargs={'image_shape': [2]},
+        direction='2-D points on the unit ring',
+        data='circle (embedded)',
+        resolution=None,
+        metrics={'radius': 1.0059, 'radius_error': 0.0059, 'min_sector_share': 0.104},
+        protocol=PROTOCOLS['ring'],
+        command='python -m benchmarks.pretrained --model gan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 PLOT_SIZE = 256  # side of the scatter plot canvas, pixels
 REAL_COLOUR = (150, 150, 150)
@@ -106,7 +125,7 @@ def render_scatter(
     return pixels / 127.5 - 1.0
 
 
-@register_model("gan", default_data="circle", summary="Original GAN (Goodfellow et al. 2014), MLPs; 2-D ring toy")
+@register_model("gan", default_data="circle", weights=PACKAGED_WEIGHTS, summary="Original GAN (Goodfellow et al. 2014), MLPs; 2-D ring toy")
 class GAN(GANModule):
     """The original GAN: MLP generator G(z) and discriminator D(x), labels ignored.
 

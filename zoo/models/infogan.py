@@ -54,6 +54,26 @@ from zoo.models.base import GANModule
 from zoo.nn.dcgan import DCGANGenerator
 from zoo.nn.infogan import InfoGANDiscriminator, QOutput
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model infogan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'infogan', 'digits',
+        file='infogan.digits.pt',
+        sha256='13c3bd57e692e67e6041945043a8d0a0c1f50cc215e8e3864a692b294aa8f4d2',
+        kwargs={'num_classes': 10, 'noise_dim': 16, 'lambda_categorical': 2.0},
+        direction='32x32 digits; the categorical code picks the digit, two continuous codes its style',
+        data='digits (embedded)',
+        resolution=32,
+        metrics={'fd': 33.4286, 'fd_floor': 18.1724, 'fd_ratio': 1.8395, 'code_accuracy': 0.966},
+        protocol=PROTOCOLS['digits'],
+        command='python -m benchmarks.pretrained --model infogan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
+
 
 SWEEP_RANGE = (-2.0, 2.0)
 """Values of a continuous code swept by :meth:`InfoGAN.sweep_grid` (the paper's Figure 2; training uses [-1, 1])."""
@@ -90,6 +110,7 @@ def info_nll(
 
 @register_model(
     "infogan",
+    weights=PACKAGED_WEIGHTS,
     default_data="digits",
     # fewer noise dimensions and a stronger code term for the small embedded set; the measurements
     # behind them: docs/models/infogan.md#results
@@ -297,6 +318,14 @@ class InfoGAN(GANModule):
     def generate(self, generator: nn.Module, noise: Tensor, codes: tuple[Tensor, Tensor]) -> Tensor:
         """G(z, c) with c = (categorical, continuous)."""
         return generator(self.latent(noise, *codes))
+
+    def export_inputs(self, n: int) -> dict[str, Tensor]:
+        """``noise`` (n, noise_dim), ``categorical`` (n, n_codes) code values, ``continuous`` (n, continuous_dim)."""
+        categorical, continuous = self._check_codes(None, n)
+        return {"noise": self.noise(n), "categorical": categorical, "continuous": continuous}
+
+    def export_forward(self, generator: nn.Module, noise: Tensor, categorical: Tensor, continuous: Tensor) -> Tensor:
+        return self.generate(generator, noise, (categorical, continuous))
 
     @torch.no_grad()
     def infer_codes(self, images: Tensor) -> dict[str, Tensor]:

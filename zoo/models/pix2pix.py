@@ -50,7 +50,30 @@ from zoo.models.translation import TranslationGAN, image_to_image_loss
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from zoo.registry import register_model
-from zoo.weights import PretrainedWeights
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model pix2pix`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'pix2pix', 'digit_outlines',
+        file='pix2pix.digit_outlines.pt',
+        sha256='26d61546606ea3e3bd737f2426563c1fc37817eed1961754bbcd5446b40c3aa2',
+        kwargs={'in_channels': 1,
+               'out_channels': 1,
+               'image_size': 32,
+               'generator_channels': 16,
+               'n_epochs': 11,
+               'n_epochs_decay': 11},
+        direction='digit outline -> filled digit (32x32)',
+        data='digit_outlines (embedded)',
+        resolution=32,
+        metrics={'l1': 0.0459, 'psnr': 28.9661, 'ssim': 0.9345, 'identity_accuracy': 0.9665},
+        protocol=PROTOCOLS['translation'],
+        command='python -m benchmarks.pretrained --model pix2pix',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 GeneratorName = Literal["unet", "resnet_9blocks", "resnet_6blocks"]
 
@@ -62,7 +85,7 @@ GeneratorName = Literal["unet", "resnet_9blocks", "resnet_6blocks"]
 RELEASED_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{name}.pth"
 RELEASED_NETWORK = {"in_channels": 3, "out_channels": 3, "num_downs": 8, "base_channels": 64,
                     "norm": "batch", "dropout": True}
-WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
+RELEASED_WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
     PretrainedWeights("pix2pix", name, RELEASED_URL.format(name=name), UnetGenerator, RELEASED_NETWORK, direction)
     for name, direction in (
         ("edges2shoes", "edge map -> shoe photo (UT Zappos50K)"),
@@ -72,6 +95,7 @@ WEIGHTS: tuple[PretrainedWeights, ...] = tuple(
         ("day2night", "daytime photo -> night photo (Laffont et al. webcams)"),
     )
 )
+WEIGHTS = (*PACKAGED_WEIGHTS, *RELEASED_WEIGHTS)
 
 
 def unet_depth(image_size: int, max_depth: int = 8) -> int:

@@ -58,6 +58,30 @@ from torch import Tensor, nn
 from zoo.models.base import GANModule
 from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator, downsample_to, fade_reals, feature_counts, resolutions
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model progan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'progan', 'digits',
+        file='progan.digits.pt',
+        sha256='eb52dfa6f823893963f2e47c7d06202c9c107ba77d9128c45f0c70861096da01',
+        kwargs={'num_classes': 10,
+                'fmap_base': 512,
+                'fmap_max': 64,
+                'stabilize_kimg': 20.0,
+                'fade_kimg': 20.0,
+                'batch_sizes': {'4': 64, '8': 64, '16': 32, '32': 32}},
+        direction='32x32 digits, grown from 4x4',
+        data='digits (embedded)',
+        resolution=32,
+        metrics={'fd': 106.287, 'fd_floor': 18.1724, 'fd_ratio': 5.8488, 'min_class_share': 0.066},
+        protocol=PROTOCOLS['digits'],
+        command='python -m benchmarks.pretrained --model progan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +147,7 @@ class ProgressiveSchedule:
 
 @register_model(
     "progan",
+    weights=PACKAGED_WEIGHTS,
     default_data="digits",
     # narrower networks, shorter phases and per-resolution batches for the 1439 embedded digits on a
     # CPU budget (docs/models/progan.md#results: not tuned by measurement yet)
@@ -169,6 +194,9 @@ class ProGAN(GANModule):
         gradient_clip_val: see :class:`GANModule`.
     """
 
+    #: the schedule's clock travels with the weights: it says which resolution and alpha G reached
+    pretrained_parts = ("generator", "images_seen")
+
     #: each step runs only the blocks of the current resolution: DDP must find the unused ones
     ddp_find_unused_parameters = True
 
@@ -207,12 +235,17 @@ class ProGAN(GANModule):
                 f"conditional=True needs labelled data with num_classes >= 2, got num_classes={num_classes}"
             )
         self.schedule = ProgressiveSchedule(height, stabilize_kimg, fade_kimg)
+        # keys may arrive as strings (LightningCLI records the config, whose dict keys are text, as
+        # the hyper-parameters; a checkpoint or weights file then holds those): compare as ints
+        self.batch_sizes: dict[int, int] = {}
         for r, b in (batch_sizes or {}).items():
-            if r not in self.schedule.resolutions or b < 1:
+            resolution = int(r) if str(r).isdigit() else r
+            if resolution not in self.schedule.resolutions or int(b) < 1:
                 raise ValueError(
                     f"batch_sizes: {r}: {b} is not a valid entry; resolutions: "
                     f"{', '.join(map(str, self.schedule.resolutions))}, batch sizes >= 1"
                 )
+            self.batch_sizes[resolution] = int(b)
         self.init_adversarial(loss, gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval)
         classes = num_classes if conditional else None
         widths = feature_counts(height, fmap_base, fmap_max)
@@ -245,13 +278,13 @@ class ProGAN(GANModule):
         return self.level()[0]
 
     def batch_size_at(self, resolution: int, available: int) -> int:
-        return min((self.hparams.batch_sizes or {}).get(resolution, available), available)
+        return min(self.batch_sizes.get(resolution, available), available)
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
         if self.trainer.is_global_zero:
             print(f"ProGAN schedule (kimg = thousands of real images; now {self.kimg:g}):\n"
-                  + self.schedule.table(self.hparams.batch_sizes))
+                  + self.schedule.table(self.batch_sizes))
 
     def _enter_phase(self, phase: Phase) -> None:
         """Before a step: at the first step of a new phase (a fade starts or ends), reset both Adam
@@ -321,7 +354,8 @@ class ProGAN(GANModule):
         if self.schedule.phase(self.kimg).index != phase.index:
             self._grid_due = True  # this step ended the phase: its last grid
         self.log_losses(**losses)
-        self.log_dict({"train/resolution": float(resolution), "train/alpha": alpha, "train/kimg": self.kimg})
+        if self.writes_logs_now():
+            self.log_dict({"train/resolution": float(resolution), "train/alpha": alpha, "train/kimg": self.kimg})
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -351,6 +385,18 @@ class ProGAN(GANModule):
                  labels: Tensor | None = None) -> Tensor:
         """G(z[, y]) at ``resolution``, clamped to the data's range [-1, 1] (G's output is linear)."""
         return generator(noise, resolution, alpha, labels=labels).clamp(-1, 1)
+
+    def export_inputs(self, n: int) -> dict[str, Tensor]:
+        """``noise`` (n, latent_dim) [and ``labels`` (n,) when conditional]; the exported G runs at the
+        resolution and alpha reached (fixed at export time)."""
+        inputs = {"noise": self.noise(n)}
+        if self.hparams.conditional:
+            inputs["labels"] = self.check_labels(None, n, self.hparams.num_classes)
+        return inputs
+
+    def export_forward(self, generator: nn.Module, noise: Tensor, labels: Tensor | None = None) -> Tensor:
+        resolution, alpha, _ = self.level()
+        return self.generate(generator, noise, resolution, alpha, labels=labels)
 
     def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor | None]:
         """Samples at the data's resolution (up-sampled when training has not reached it yet)."""

@@ -51,6 +51,25 @@ from zoo.nn import DCGANGenerator
 from zoo.nn.dcgan import NormName, dcgan_trunk
 from zoo.nn.init import init_weights
 from zoo.registry import register_model
+from zoo.weights import PROTOCOLS, PretrainedWeights
+
+# --- packaged weights (re-created by `python -m benchmarks.pretrained --model sgan`) ---------------------
+PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
+    PretrainedWeights(
+        'sgan', 'digits',
+        file='sgan.digits.pt',
+        sha256='0ed82f208868217c98967a10fa5f05efdf092d34ee7d241f3c909c73aa695ba8',
+        kwargs={},
+        direction='a digit classifier trained on 100 labels (and 32x32 digits)',
+        data='digits (embedded)',
+        resolution=32,
+        metrics={'fd': 184.5503, 'fd_floor': 18.1724, 'fd_ratio': 10.1555, 'test_accuracy': 0.9497},
+        protocol=PROTOCOLS['digits'],
+        command='python -m benchmarks.pretrained --model sgan',
+        source="gan-zoo (trained on this project's CPU machine)",
+        licence='MIT',
+    ),
+)
 
 
 class SemiSupervisedDiscriminator(nn.Module):
@@ -83,7 +102,7 @@ def log_d_fake(logits: Tensor) -> Tensor:
     return -F.softplus(torch.logsumexp(logits, dim=1))
 
 
-@register_model("sgan", default_data="digits", summary="Semi-supervised GAN (Odena 2016; Salimans et al. 2016)")
+@register_model("sgan", default_data="digits", weights=PACKAGED_WEIGHTS, summary="Semi-supervised GAN (Odena 2016; Salimans et al. 2016)")
 class SGAN(GANModule):
     """Semi-supervised GAN: D classifies K classes and tells real from fake.
 
@@ -110,6 +129,8 @@ class SGAN(GANModule):
 
     #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
     needs_labels = True
+    #: the classifier is SGAN's product: pretrained weights hold D as well as G
+    pretrained_parts = ("generator", "discriminator")
 
     def __init__(
         self,

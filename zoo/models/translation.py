@@ -106,6 +106,21 @@ class TranslationGAN(GANModule):
             f"{type(self).__name__} translates images: use translate(images) instead of sample(n)"
         )
 
+    def export_network(self) -> nn.Module:
+        """The ``"AtoB"`` generator (CycleGAN's G; its F is ``translator("BtoA")``)."""
+        return self.translator("AtoB")
+
+    def export_inputs(self, n: int, size: int | None = None) -> dict[str, Tensor]:
+        """``image`` (n, C_in, size, size) in [-1, 1]; ``size`` defaults to the training size (else 32),
+        rounded up to the generator's multiple."""
+        size = size or getattr(self.hparams, "image_size", None) or 32
+        multiple = self.size_multiple("AtoB")
+        size = -(-size // multiple) * multiple
+        return {"image": torch.rand(n, self.hparams.in_channels, size, size, device=self.device) * 2 - 1}
+
+    def export_forward(self, generator: nn.Module, image: Tensor) -> Tensor:
+        return generator(image)
+
     def translator(self, direction: str) -> nn.Module:
         """The generator mapping ``direction`` (subclasses)."""
         raise NotImplementedError

@@ -1,0 +1,189 @@
+"""What the Lightning loop costs: each variant's iteration inside ``zoo.fit`` against a plain PyTorch loop.
+
+    python -m benchmarks.overhead                        # every model, 5 interleaved rounds of 30 iterations
+    python -m benchmarks.overhead --models cgan,cyclegan --rounds 7 --iterations 40
+
+Budget: models x rounds x 2 x iterations training iterations (about 10 minutes for
+every model at the defaults on 2 CPU cores).
+
+Both loops run **the same computation**: the same module (built by ``zoo.fit`` from
+its registry recipe on its embedded data, seed 0), the same batches (the DataModule's
+own training loader), the same precision (``zoo.fit``'s choice: ``bf16-mixed`` autocast
+on a CPU with native bf16), and the model's own ``training_step``, which is the
+paper's algorithm. The plain loop calls it directly, with Lightning's pieces replaced
+by their bare torch equivalents: ``manual_backward`` is ``loss.backward()``, an
+optimizer step is ``optimizer.step()``, ``log`` does nothing, and the few trainer
+attributes a step reads (the optimizers, the batch and step counters, the world
+size) come from a small stand-in (:class:`PlainTrainer`). The Lightning loop is a
+real ``zoo.fit`` run (loggers, callbacks, progress bar off; sample grids and
+checkpoints moved out of the timed window, being periodic I/O rather than loop
+cost). The difference is therefore what Lightning adds per iteration: its fit
+loop, hooks, ``LightningOptimizer`` and precision-plugin wrappers, and logging.
+
+Rounds alternate Lightning and plain, in one process, so machine noise hits both
+alike; each round times ``--iterations`` iterations after ``--warmup`` (the wall
+time between the starts of consecutive iterations, data loading included), and
+the figure per loop is the median over all timed iterations of all rounds. It
+prints one JSON line per model with both medians and their ratio; it never fails
+on a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from contextlib import nullcontext
+from types import SimpleNamespace
+
+import lightning.pytorch as pl
+import torch
+
+import zoo
+from zoo.fit import main as fit_main
+
+
+class PlainOptimizer:
+    """A torch optimizer as ``training_step`` sees it (``.optimizer``, ``.step()``, ``.zero_grad()``);
+    a step of the iteration optimizer advances the stand-in trainer's ``global_step``."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, trainer: "PlainTrainer", counts: bool) -> None:
+        self.optimizer, self._trainer, self._counts = optimizer, trainer, counts
+        self.param_groups = optimizer.param_groups
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self, closure=None):
+        out = self.optimizer.step()
+        if self._counts:
+            self._trainer.global_step += 1
+        return out
+
+
+class PlainTrainer:
+    """The attributes ``GANModule.training_step`` reads from its trainer, without a Trainer."""
+
+    def __init__(self, module, optimizers: list[torch.optim.Optimizer]) -> None:
+        self.global_step = 0
+        self.world_size, self.is_global_zero = 1, True
+        self.optimizers = optimizers
+        self.lr_scheduler_configs: list = []
+        self.fit_loop = SimpleNamespace(epoch_loop=SimpleNamespace(total_batch_idx=0))
+        wrapped = [PlainOptimizer(o, self, i == module.iteration_optimizer) for i, o in enumerate(optimizers)]
+        self.strategy = SimpleNamespace(_lightning_optimizers=wrapped,
+                                        optimizer_step=lambda optimizer, closure=None, model=None: optimizer.step())
+
+
+def plain_loop(module, loader, iterations: int, warmup: int, precision: str) -> list[float]:
+    """Per-iteration wall times of ``module.training_step`` driven by hand (see the module docstring)."""
+    optimizers = module.configure_optimizers()
+    optimizers = optimizers[0] if isinstance(optimizers, tuple) else optimizers
+    optimizers = [o["optimizer"] if isinstance(o, dict) else o for o in optimizers]
+    trainer = PlainTrainer(module, optimizers)
+    module._trainer = trainer
+    module.manual_backward = lambda loss, *args, **kwargs: loss.backward()
+    module.log = module.log_dict = lambda *args, **kwargs: None
+    module.train()
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16-mixed" else nullcontext()
+    starts: list[float] = []
+    batches = iter(loader)
+    batch_idx = 0
+    while len(starts) < warmup + iterations + 1:
+        starts.append(time.perf_counter())
+        try:
+            batch = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            batch = next(batches)
+        step = trainer.global_step
+        while trainer.global_step == step:  # one iteration = one step of the iteration optimizer
+            with autocast:
+                module.training_step(batch, batch_idx)
+            trainer.fit_loop.epoch_loop.total_batch_idx += 1
+            batch_idx += 1
+            if trainer.global_step == step:
+                batch = next(batches, None) or next(iter(loader))
+    times = [b - a for a, b in zip(starts, starts[1:])]
+    return times[warmup:]
+
+
+class IterationStarts(pl.Callback):
+    """Wall time between the starts of consecutive iterations (``global_step`` changes)."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+        self._step = -1
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        if trainer.global_step != self._step:
+            self._step = trainer.global_step
+            self.starts.append(time.perf_counter())
+
+
+def build(name: str, steps: int, precision: str | None):
+    """A ``zoo.fit`` run of ``name`` for ``steps`` iterations (grids and checkpoints out of the way)."""
+    import tempfile
+
+    timer = IterationStarts()
+    args = ["--model", name, "--runs_dir", tempfile.mkdtemp(prefix="overhead_"), "--seed_everything", "0",
+            "--trainer.max_steps", str(steps), "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--samples.every_n_steps", str(10 * steps),
+            "--trainer.callbacks+=benchmarks.overhead.IterationStarts"]
+    if precision:
+        args += ["--trainer.precision", precision]
+    return args, timer
+
+
+def lightning_loop(name: str, iterations: int, warmup: int, precision: str | None) -> tuple[list[float], str]:
+    args, _ = build(name, warmup + iterations + 1, precision)
+    cli = fit_main(args)
+    timer = next(c for c in cli.trainer.callbacks if type(c).__name__ == "IterationStarts")
+    times = [b - a for a, b in zip(timer.starts, timer.starts[1:])]
+    return times[warmup:], str(cli.trainer.precision)
+
+
+def fresh_module_and_loader(name: str, precision: str | None):
+    """The module and loader ``zoo.fit`` builds for ``name`` (no training: ``max_steps`` 0)."""
+    args, _ = build(name, 0, precision)
+    cli = fit_main(args + ["--trainer.max_steps", "0"])
+    cli.datamodule.setup("fit")
+    return cli.model, cli.datamodule.train_dataloader(), str(cli.trainer.precision)
+
+
+def measure(name: str, rounds: int, iterations: int, warmup: int, precision: str | None) -> dict:
+    lightning_times: list[float] = []
+    plain_times: list[float] = []
+    used = precision
+    for _ in range(rounds):
+        times, used = lightning_loop(name, iterations, warmup, precision)
+        lightning_times += times
+        pl.seed_everything(0, verbose=False)
+        module, loader, used = fresh_module_and_loader(name, precision)
+        plain_times += plain_loop(module, loader, iterations, warmup, used)
+    lightning_ms = 1000 * statistics.median(lightning_times)
+    plain_ms = 1000 * statistics.median(plain_times)
+    return {"model": name, "lightning_ms": round(lightning_ms, 2), "plain_ms": round(plain_ms, 2),
+            "ratio": round(lightning_ms / plain_ms, 3), "rounds": rounds, "iterations_per_round": iterations,
+            "precision": used, "threads": torch.get_num_threads()}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="all", help="comma-separated registered models, or all (default)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--iterations", type=int, default=30, help="timed iterations per round and loop (default 30)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed iterations first (default 5)")
+    parser.add_argument("--precision", default=None, help="default: zoo.fit's choice on this machine")
+    args = parser.parse_args(argv)
+    models = zoo.list_models() if args.models == "all" else args.models.split(",")
+    results = []
+    for name in models:
+        results.append(measure(name, args.rounds, args.iterations, args.warmup, args.precision))
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""``python -m benchmarks.run --quick``: the whole runner, every registered model, end to end (so it never rots)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import zoo
+from benchmarks.run import MILESTONES, equal_iteration_point, main, parse_budget
+
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
+
+
+def test_quick_run_compares_every_variant(tmp_path, capsys):
+    start = time.perf_counter()
+    payload = main(["--quick", "--out", str(tmp_path)])
+    seconds = time.perf_counter() - start
+    runs = payload["runs"]
+    assert [r["model"] for r in runs] == zoo.list_models()
+    for run in runs:
+        assert run["iterations"] >= 1 and run["ms_per_iteration"] > 0 and run["peak_memory_mb"] > 0
+        assert run["params_g"] > 0 and run["params_d"] > 0 and run["metrics"], run["model"]
+        assert run["curve"][-1]["iteration"] == run["iterations"]  # measured at the end of the budget
+        assert (tmp_path / f"{run['model']}_seed0.png").is_file()
+    by_model = {r["model"]: r for r in runs}
+    assert {"fd_ratio", "conditional_accuracy"} <= set(by_model["cgan"]["metrics"])
+    assert {"identity_accuracy", "identity_accuracy_BtoA"} <= set(by_model["cyclegan"]["metrics"])
+    assert "test_accuracy" in by_model["sgan"]["metrics"]
+    # the toy runs hundreds of iterations in the budget: its quality is measured at the milestones too
+    assert [p["iteration"] for p in by_model["gan"]["curve"][:2]] == list(MILESTONES[:2])
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert set(saved["environment"]) >= {"commit", "torch", "lightning", "cpu", "threads"}
+    table = (tmp_path / "results.md").read_text()
+    assert all(f"| `{name}` |" in table for name in zoo.list_models())
+    assert (tmp_path / "quality_vs_time.png").is_file()
+    print(f"benchmarks.run --quick: {seconds:.0f} s")  # the docs record it; budget: under 3 minutes
+
+
+def test_budgets_and_equal_iteration_points():
+    assert parse_budget("90s") == 90 and parse_budget("2m") == 120 and parse_budget("1.5h") == 5400
+    with pytest.raises(Exception, match="not a duration"):
+        parse_budget("soon")
+
+    class R:
+        def __init__(self, *its):
+            self.curve = [{"iteration": i} for i in its]
+
+    assert equal_iteration_point([R(50, 100, 200, 333), R(50, 100, 150)]) == 100
+    assert equal_iteration_point([R(20)]) is None
