@@ -122,22 +122,21 @@ class IterationStarts(pl.Callback):
             self.starts.append(time.perf_counter())
 
 
-def build(name: str, steps: int, precision: str | None):
-    """A ``zoo.fit`` run of ``name`` for ``steps`` iterations (grids and checkpoints out of the way)."""
+def build(name: str, steps: int, precision: str | None) -> list[str]:
+    """The ``zoo.fit`` flags of a run of ``name`` for ``steps`` iterations (grids out of the way)."""
     import tempfile
 
-    timer = IterationStarts()
     args = ["--model", name, "--runs_dir", tempfile.mkdtemp(prefix="overhead_"), "--seed_everything", "0",
             "--trainer.max_steps", str(steps), "--trainer.enable_progress_bar", "false",
             "--trainer.enable_model_summary", "false", "--samples.every_n_steps", str(10 * steps),
             "--trainer.callbacks+=benchmarks.overhead.IterationStarts"]
     if precision:
         args += ["--trainer.precision", precision]
-    return args, timer
+    return args
 
 
 def lightning_loop(name: str, iterations: int, warmup: int, precision: str | None) -> tuple[list[float], str]:
-    args, _ = build(name, warmup + iterations + 1, precision)
+    args = build(name, warmup + iterations + 1, precision)
     cli = fit_main(args)
     timer = next(c for c in cli.trainer.callbacks if type(c).__name__ == "IterationStarts")
     times = [b - a for a, b in zip(timer.starts, timer.starts[1:])]
@@ -146,7 +145,7 @@ def lightning_loop(name: str, iterations: int, warmup: int, precision: str | Non
 
 def fresh_module_and_loader(name: str, precision: str | None):
     """The module and loader ``zoo.fit`` builds for ``name`` (no training: ``max_steps`` 0)."""
-    args, _ = build(name, 0, precision)
+    args = build(name, 0, precision)
     cli = fit_main(args + ["--trainer.max_steps", "0"])
     cli.datamodule.setup("fit")
     return cli.model, cli.datamodule.train_dataloader(), str(cli.trainer.precision)
