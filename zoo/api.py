@@ -26,6 +26,7 @@ from zoo.weights import (
     check_sha256,
     is_packaged_format,
     load_reference_generator,
+    packaged_payload,
     read_packaged,
     weights_file,
 )
@@ -152,11 +153,12 @@ def pretrained_generator(
     return load_reference_generator(source, declared.build_generator()).eval()
 
 
-def _load_packaged(path: Path, declared: PretrainedWeights | None, map_location: str, model: str | None = None):
+def _load_packaged(path: Path, declared: PretrainedWeights | None, map_location: str, model: str | None = None,
+                   payload: dict[str, Any] | None = None):
     """A zoo weights file -> the model's LightningModule, built with the declared (else the file's)
     constructor arguments, the file's tensors loaded strictly, in eval mode. ``model`` (or the
-    declaration's) must be the file's model."""
-    payload = read_packaged(path)
+    declaration's) must be the file's model; ``payload`` is the file's contents when already read."""
+    payload = payload if payload is not None else read_packaged(path)
     expected = declared.model if declared is not None else model
     if expected is not None and payload["model"] != expected:
         raise StateDictMismatchError(f"{path} holds {payload['model']!r} weights, not {expected!r} ones")
@@ -198,10 +200,11 @@ def load(source: str | Path, *, weights: str | Path | None = None, map_location:
         if path.suffix in (".pth", ".pt") or path.exists():  # a file the user has
             if not path.is_file():
                 raise FileNotFoundError(f"no weights file at {path}")
-            if is_packaged_format(path):
+            payload = packaged_payload(path)
+            if payload is not None:
                 if kwargs.get("sha256"):
                     check_sha256(path, kwargs["sha256"], "weights file")
-                return _load_packaged(path, None, map_location, model=entry.name)
+                return _load_packaged(path, None, map_location, model=entry.name, payload=payload)
             declared = next((w for w in entry.weights if w.reference_format), None)
             if declared is None:
                 raise StateDictMismatchError(f"{path} is not a gan-zoo weights file, and {entry.name} has no "
@@ -213,8 +216,9 @@ def load(source: str | Path, *, weights: str | Path | None = None, map_location:
         generator = pretrained_generator(entry.name, weights, **kwargs)
         return entry.cls.from_pretrained_generator(generator, dict(declared.kwargs)).eval().to(map_location)
     path = Path(source)
-    if path.suffix == ".pt" and path.is_file() and is_packaged_format(path):
-        return _load_packaged(path, None, map_location)
+    payload = packaged_payload(path) if path.suffix == ".pt" and path.is_file() else None
+    if payload is not None:
+        return _load_packaged(path, None, map_location, payload=payload)
     if path.suffix == ".ckpt" or path.exists():
         return load_checkpoint(path, map_location=map_location, **kwargs)
     if str(source) in MODELS:

@@ -314,11 +314,18 @@ def save_packaged(
 
 def is_packaged_format(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a weights file in the zoo's own format (else, e.g., a reference state dict)."""
+    return packaged_payload(path) is not None
+
+
+def packaged_payload(path: str | os.PathLike) -> dict[str, Any] | None:
+    """:func:`read_packaged`'s contents when ``path`` is a zoo weights file, else ``None`` (one read)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # not a torch file, or one weights_only refuses
-        return False
-    return isinstance(payload, Mapping) and payload.get("format") == PACKAGED_FORMAT
+        return None
+    if not isinstance(payload, Mapping) or payload.get("format") != PACKAGED_FORMAT:
+        return None
+    return checked_payload(path, payload)
 
 
 def read_packaged(path: str | os.PathLike) -> dict[str, Any]:
@@ -335,6 +342,10 @@ def read_packaged(path: str | os.PathLike) -> dict[str, Any]:
             f"{path} is not a gan-zoo weights file (format {PACKAGED_FORMAT!r}); a reference generator "
             "state dict loads through its model's declared weights, a training checkpoint with zoo.load(path)"
         )
+    return checked_payload(path, payload)
+
+
+def checked_payload(path: str | os.PathLike, payload: Mapping[str, Any]) -> dict[str, Any]:
     missing = [key for key in ("model", "hparams", "state_dict", "meta") if key not in payload]
     if missing:
         raise StateDictMismatchError(f"{path} lacks the field(s) {', '.join(missing)}")
