@@ -17,7 +17,7 @@ from zoo.metrics import inception
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
 from zoo.metrics.inception import INCEPTION_URL, MissingWeightsError, resolve_inception_weights
 
-N = 24  # images per set: Inception runs at 299x299 on the CPU
+N = 16  # images per set: Inception runs at 299x299 on the CPU
 
 
 @pytest.fixture(scope="module")
