@@ -30,6 +30,24 @@ from torch.utils.data import Dataset
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names, real_data_key
 
 
+def share_rank_zero_buffers(module: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (batch-norm running statistics, counters) to every rank.
+
+    Under DDP the parameters are identical on every rank, but each rank's last local
+    batches move its own running statistics (DDP re-broadcasts rank 0's only at a wrapped
+    forward). Sampling in eval mode reads them, so without this each rank would generate
+    its share of the evaluation with slightly different networks; with it, the gathered
+    value is the value of rank 0's model, the one the checkpoint saves. Does nothing
+    outside a process group of more than one rank.
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    if torch.distributed.get_world_size() == 1:
+        return
+    for buffer in module.buffers():
+        torch.distributed.broadcast(buffer.data, src=0)
+
+
 class GenerativeMetrics(pl.Callback):
     """Periodic sample-quality metrics.
 
@@ -128,7 +146,9 @@ class GenerativeMetrics(pl.Callback):
         entry = DATAMODULES.find_class(type(datamodule))
         key = real_data_key(entry.name if entry else type(datamodule).__name__, datamodule, self.real_split)
         if hasattr(pl_module, "translate"):
+            share_rank_zero_buffers(pl_module)
             return self._evaluate_translation(trainer, pl_module, datamodule.split_dataset(self.real_split), key)
+        share_rank_zero_buffers(pl_module)
         real = self.evaluator.real_statistics(datamodule.split_dataset(self.real_split), key)
         rank = trainer.global_rank
         with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
