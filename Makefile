@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 ## Run the whole test suite offline.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

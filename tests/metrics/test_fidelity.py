@@ -30,12 +30,12 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def image_sets(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two visibly different sets of uint8 RGB 32x32 images: smooth blobs vs. stripes."""
+def image_sets(seed: int = 0, n: int = N) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two visibly different sets of ``n`` uint8 RGB 32x32 images: smooth blobs vs. stripes."""
     g = torch.Generator().manual_seed(seed)
     yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
     real, fake = [], []
-    for _ in range(N):
+    for _ in range(n):
         cx, cy, r = (torch.rand(3, generator=g) * torch.tensor([20, 20, 8]) + torch.tensor([6, 6, 4])).tolist()
         blob = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r).float()
         color = torch.rand(3, 1, 1, generator=g)

@@ -53,8 +53,7 @@ def torchscript_features(images: torch.Tensor) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def sets():
-    real, fake = image_sets(3)
-    return real[:N], fake[:N]
+    return image_sets(3, N)
 
 
 @pytest.fixture(scope="module")
