@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m zoo.fit --model cyclegan
 
-## Run the whole test suite offline.
+## Run the whole test suite offline, one test process per core (pytest-xdist), one thread each.
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q -n auto --dist worksteal --durations=25
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

@@ -14,6 +14,12 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n N` (make test): N test processes share the cores, so each keeps one intra-op thread, and
+    # so do the processes it starts; two threads each would oversubscribe the cores several-fold.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _offline_and_quiet(monkeypatch):

@@ -49,3 +49,25 @@ def test_budgets_and_equal_iteration_points():
 
     assert equal_iteration_point([R(50, 100, 200, 333), R(50, 100, 150)]) == 100
     assert equal_iteration_point([R(20)]) is None
+
+
+def test_docs_sections_keep_their_own_blocks_and_images(tmp_path, monkeypatch):
+    import benchmarks.run as run
+
+    monkeypatch.setattr(run, "DOCS_IMAGES", tmp_path / "images")
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n")
+    (tmp_path / "plot.png").write_bytes(b"png")
+    payload = {"command": "python -m benchmarks.run", "runs": [], "plots": {"sweep_batch": "plot.png"},
+               "environment": {"cpu": "cpu", "cpu_count": 2, "gpu": None, "threads": 1, "torch": "t",
+                               "lightning": "l", "python": "p", "commit": "c", "date": "d"}}
+    run.write_docs(payload, tmp_path, page)
+    run.write_docs({**payload, "command": "python -m benchmarks.run --sweep batch=16"}, tmp_path, page,
+                   section="sweeps")
+    run.write_docs({**payload, "command": "python -m benchmarks.run --seeds 2"}, tmp_path, page)  # replaces its own
+    text = page.read_text()
+    assert text.count("Produced by") == 2 and "--seeds 2" in text and "--sweep batch=16" in text
+    assert "](images/benchmarks/sweeps_plot.png)" in text and "](images/benchmarks/plot.png)" in text
+    assert {p.name for p in (tmp_path / "images").iterdir()} == {"plot.png", "sweeps_plot.png"}
+    with pytest.raises(SystemExit):
+        main(["--docs", "../escape", "--seeds", "0"])

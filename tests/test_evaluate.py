@@ -39,13 +39,13 @@ def test_a_checkpoint_is_scored_on_the_data_set_that_trained_it(fit, tmp_path, c
 
 def test_evaluate_cli_scores_folders_and_writes_json(tmp_path, weights, capsys):
     real, fake = image_sets()
-    real_dir, fake_dir = write_pngs(tmp_path / "real", real[:12]), write_pngs(tmp_path / "fake", fake[:12])
+    real_dir, fake_dir = write_pngs(tmp_path / "real", real[:8]), write_pngs(tmp_path / "fake", fake[:8])
     out = tmp_path / "scores.json"
     main(["--fake", str(fake_dir), "--real", str(real_dir), "--metrics", "fid,kid", "--inception-weights",
-          str(weights), "--kid-subset-size", "6", "--kid-subsets", "5", "--batch-size", "6", "--output", str(out)])
+          str(weights), "--kid-subset-size", "4", "--kid-subsets", "5", "--batch-size", "4", "--output", str(out)])
     result = json.loads(out.read_text())
     assert set(result["metrics"]) == {"fid", "kid", "kid_std"} and result["metrics"]["fid"] > 0
-    assert result["num_samples"] == 12 and result["real"]["count"] == 12
+    assert result["num_samples"] == 8 and result["real"]["count"] == 8
     printed = capsys.readouterr().out
     assert "fid" in printed and f"written: {out}" in printed
     # a second run hits the real-statistics cache

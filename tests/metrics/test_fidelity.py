@@ -17,7 +17,7 @@ from zoo.metrics import inception
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
 from zoo.metrics.inception import INCEPTION_URL, MissingWeightsError, resolve_inception_weights
 
-N = 16  # images per set: Inception runs at 299x299 on the CPU
+N = 10  # images per set: Inception runs at 299x299 on the CPU (under a second an image on one core)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +93,8 @@ def test_fid_is_kid_match_torch_fidelity(tmp_path, weights):
 
 def test_real_statistics_are_cached_and_invalidated(weights):
     real, _ = image_sets(1)
-    evaluator = FidelityEvaluator(["fid"], inception_weights=str(weights), batch_size=8, device="cpu")
-    dataset = TensorDataset(as_float(real[:8]), torch.zeros(8))
+    evaluator = FidelityEvaluator(["fid"], inception_weights=str(weights), batch_size=4, device="cpu")
+    dataset = TensorDataset(as_float(real[:4]), torch.zeros(4))
     key = {"dataset": "blobs", "split": "train", "image_shape": [3, 32, 32]}
     first = evaluator.real_statistics(dataset, key)
     assert not evaluator.last_cache_hit and evaluator.last_cache_path.is_file()
@@ -103,7 +103,7 @@ def test_real_statistics_are_cached_and_invalidated(weights):
     for changed in ({**key, "split": "test"}, {**key, "image_shape": [3, 64, 64]}, {**key, "dataset": "other"}):
         evaluator.real_statistics(dataset, changed)
         assert not evaluator.last_cache_hit, changed
-    evaluator.real_statistics(TensorDataset(as_float(real[:6]), torch.zeros(6)), key)  # fewer images
+    evaluator.real_statistics(TensorDataset(as_float(real[:3]), torch.zeros(3)), key)  # fewer images
     assert not evaluator.last_cache_hit
 
 

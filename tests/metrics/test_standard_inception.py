@@ -21,7 +21,7 @@ from zoo.metrics import inception
 from zoo.metrics.fidelity import FidelityEvaluator
 from zoo.metrics.inception import FID_HELPER_SHA256, MissingWeightsError
 
-N = 20  # images per set; Inception runs at 299x299 on the CPU (about 5 images/s per core)
+N = 12  # images per set; Inception runs at 299x299 on the CPU (1-5 images/s per core)
 
 pytestmark = pytest.mark.skipif(
     inception.fid_helper_path() is None, reason="the fid extra is not installed: pip install 'gan-zoo[fid]'"
