@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -51,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,6 +280,45 @@ def run_one(model: str, seed: int, budget: float, out: Path, data: str | None = 
     )
 
 
+def start_method() -> str:
+    """``fork`` where there is one and CUDA is not initialised here (the child starts at once, with torch and
+    Lightning already imported), else ``spawn``."""
+    if "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_initialized():
+        return "fork"
+    return "spawn"
+
+
+def _run_in_child(connection, args: tuple, kwargs: dict) -> None:
+    try:
+        connection.send(("ok", run_one(*args, **kwargs)))
+    except BaseException:  # noqa: BLE001 - handed to the parent, which raises it
+        connection.send(("error", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+def run_isolated(*args, **kwargs) -> RunResult:
+    """:func:`run_one` in a process of its own, so that its peak memory is its own: the resident set of a
+    process that has run earlier models never shrinks back (freed memory stays with the allocator), so in one
+    process every run would report at least the largest before it."""
+    context = multiprocessing.get_context(start_method())
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_run_in_child, args=(sender, args, kwargs), daemon=False)
+    child.start()
+    sender.close()
+    try:
+        while not receiver.poll(0.5):
+            if not child.is_alive():
+                raise RuntimeError(f"benchmarks.run: the run {args[:2]} died without a result "
+                                   f"(exit code {child.exitcode})")
+        status, payload = receiver.recv()
+    finally:
+        child.join()
+    if status == "error":
+        raise RuntimeError(f"benchmarks.run: the run {args[:2]} failed in its process:\n{payload}")
+    return payload
+
+
 # --- the table -------------------------------------------------------------------------------
 
 
@@ -430,7 +471,7 @@ def sweep_runs(models: list[str], knob: str, values: list[int], out: Path, devic
             flags = [*(extra or []), flag, str(value)]
             if knob == "batch" and model == "progan":  # ProGAN's own per-resolution batches would override it
                 flags += ["--model.batch_sizes", "null"]
-            result = run_one(model, 0, seconds, out / f"sweep_{knob}", device=device, measure=False, extra=flags,
+            result = run_isolated(model, 0, seconds, out / f"sweep_{knob}", device=device, measure=False, extra=flags,
                              progress=False)
             rows.append({"model": model, knob: value, "ms_per_iteration": result.ms_per_iteration,
                          "peak_memory_mb": result.peak_memory_mb, "batch_size": result.batch_size})
@@ -544,7 +585,7 @@ def main(argv: list[str] | None = None) -> dict:
     for model in models:
         for seed in range(seeds):
             print(f"== {model}, seed {seed}, budget {budget:g} s", flush=True)
-            result = run_one(model, seed, budget, out, args.data, [m for m in args.metrics.split(",") if m],
+            result = run_isolated(model, seed, budget, out, args.data, [m for m in args.metrics.split(",") if m],
                              args.device, measure=True, progress=True, num_samples=args.num_samples,
                              extra=args.extra)
             results.append(result)

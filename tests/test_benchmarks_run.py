@@ -71,3 +71,12 @@ def test_docs_sections_keep_their_own_blocks_and_images(tmp_path, monkeypatch):
     assert {p.name for p in (tmp_path / "images").iterdir()} == {"plot.png", "sweeps_plot.png"}
     with pytest.raises(SystemExit):
         main(["--docs", "../escape", "--seeds", "0"])
+
+
+def test_each_run_has_a_process_of_its_own_and_its_failure_is_raised_here(tmp_path):
+    import benchmarks.run as run
+
+    with pytest.raises(RuntimeError, match="failed in its process") as info:
+        run.run_isolated("no_such_model", 0, 1.0, tmp_path)
+    assert "no_such_model" in str(info.value) or "SystemExit" in str(info.value)
+    assert run.start_method() in ("fork", "spawn")
