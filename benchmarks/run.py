@@ -17,7 +17,7 @@ seconds each on the digits; Inception FID takes minutes). ``--quick``: 1 seed,
 
 Each run is a real ``python -m zoo.fit`` run (same code path, same registry
 recipes; ``--trainer.max_steps``/``max_epochs`` lifted so the budget decides),
-in this process, with one extra callback, :class:`Probe`: it times every
+each in a process of its own (:func:`run_isolated`: its peak memory is its own), with one extra callback, :class:`Probe`: it times every
 iteration, samples the process's resident memory (or ``max_memory_allocated``
 on a GPU), measures the variant's quality at iterations 50, 100, 200, 400, ...
 and at the end (those seconds are kept out of the budget and the times), and
@@ -404,6 +404,17 @@ def table(results: list[RunResult]) -> str:
     return "\n".join(rows)
 
 
+def sweep_table(rows: list[dict[str, Any]], knob: str) -> str:
+    """One row per model: ms / iteration (peak memory in MB) at each value of the swept ``knob``."""
+    values = list(dict.fromkeys(r[knob] for r in rows))
+    lines = ["| model | " + " | ".join(f"{knob} {v}" for v in values) + " |", "|---|" + "---|" * len(values)]
+    for model in dict.fromkeys(r["model"] for r in rows):
+        cells = {r[knob]: f"{fmt(r['ms_per_iteration'])} ms ({fmt(r['peak_memory_mb'])} MB)"
+                 for r in rows if r["model"] == model}
+        lines.append(f"| `{model}` | " + " | ".join(cells.get(v, "-") for v in values) + " |")
+    return "\n".join(lines)
+
+
 def plot_quality(results: list[RunResult], path: Path) -> Path | None:
     """Quality vs wall time: one panel per variant (its first metric), one line per seed."""
     import matplotlib
@@ -498,6 +509,8 @@ def write_outputs(results: list[RunResult], sweeps: dict[str, list[dict]], env: 
                "plots": plots}
     (out / "results.json").write_text(json.dumps(payload, indent=1, default=float))
     markdown = f"Command: `{command}`\n\n{describe_environment(env)}\n\n{table(results)}\n"
+    for knob, rows in sweeps.items():
+        markdown += "\n" + sweep_table(rows, knob) + "\n"
     for name in plots.values():
         markdown += f"\n![{name}]({name})\n"
     (out / "results.md").write_text(markdown)
@@ -519,7 +532,10 @@ def write_docs(payload: dict, out: Path, path: Path = DOCS, section: str = DOCS_
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     prefix = "" if section == DOCS_SECTION else f"{section}_"
     results = [RunResult(**r) for r in payload["runs"]]
+    linked = {}  # the table links each model's first run's grid
     for r in results:
+        linked.setdefault(r.model, r)
+    for r in linked.values():
         if r.grid:
             shutil.copy(r.grid, DOCS_IMAGES / (prefix + Path(r.grid).name))
     for name in payload["plots"].values():
@@ -528,6 +544,8 @@ def write_docs(payload: dict, out: Path, path: Path = DOCS, section: str = DOCS_
     block = f"{begin_marker}\nProduced by `{payload['command']}`. {describe_environment(payload['environment'])}\n"
     if results:
         block += "\n" + table(results).replace("](", f"](images/benchmarks/{prefix}") + "\n"
+    for knob, rows in payload.get("sweeps", {}).items():
+        block += "\n" + sweep_table(rows, knob) + "\n"
     for name in payload["plots"].values():
         block += f"\n![{name}](images/benchmarks/{prefix}{name})\n"
     text = path.read_text()

@@ -62,13 +62,16 @@ def test_docs_sections_keep_their_own_blocks_and_images(tmp_path, monkeypatch):
                "environment": {"cpu": "cpu", "cpu_count": 2, "gpu": None, "threads": 1, "torch": "t",
                                "lightning": "l", "python": "p", "commit": "c", "date": "d"}}
     run.write_docs(payload, tmp_path, page)
-    run.write_docs({**payload, "command": "python -m benchmarks.run --sweep batch=16"}, tmp_path, page,
-                   section="sweeps")
+    sweeps = {"batch": [{"model": "cgan", "batch": 16, "ms_per_iteration": 150.0, "peak_memory_mb": 700.0},
+                        {"model": "cgan", "batch": 32, "ms_per_iteration": 290.0, "peak_memory_mb": 720.0}]}
+    run.write_docs({**payload, "command": "python -m benchmarks.run --sweep batch=16", "sweeps": sweeps}, tmp_path,
+                   page, section="sweeps")
     run.write_docs({**payload, "command": "python -m benchmarks.run --seeds 2"}, tmp_path, page)  # replaces its own
     text = page.read_text()
     assert text.count("Produced by") == 2 and "--seeds 2" in text and "--sweep batch=16" in text
     assert "](images/benchmarks/sweeps_plot.png)" in text and "](images/benchmarks/plot.png)" in text
     assert {p.name for p in (tmp_path / "images").iterdir()} == {"plot.png", "sweeps_plot.png"}
+    assert "| model | batch 16 | batch 32 |" in text and "| `cgan` | 150 ms (700 MB) | 290 ms (720 MB) |" in text
     with pytest.raises(SystemExit):
         main(["--docs", "../escape", "--seeds", "0"])
 
