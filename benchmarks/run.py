@@ -17,9 +17,9 @@ seconds each on the digits; Inception FID takes minutes). ``--quick``: 1 seed,
 
 Each run is a real ``python -m zoo.fit`` run (same code path, same registry
 recipes; ``--trainer.max_steps``/``max_epochs`` lifted so the budget decides),
-each in a process of its own (:func:`run_isolated`: its peak memory is its own), with one extra callback, :class:`Probe`: it times every
-iteration, samples the process's resident memory (or ``max_memory_allocated``
-on a GPU), measures the variant's quality at iterations 50, 100, 200, 400, ...
+each in a process of its own (:func:`run_isolated`: its peak memory is its own),
+with one extra callback, :class:`Probe`: it times every iteration, samples the
+process's resident memory (or ``max_memory_allocated`` on a GPU), measures the variant's quality at iterations 50, 100, 200, 400, ...
 and at the end (those seconds are kept out of the budget and the times), and
 stops the run when the budget is spent. Quality on the embedded data is the
 variant's acceptance figures (``benchmarks.pretrained.acceptance``: FD-digits
@@ -303,7 +303,7 @@ def run_isolated(*args, **kwargs) -> RunResult:
     process every run would report at least the largest before it."""
     context = multiprocessing.get_context(start_method())
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_run_in_child, args=(sender, args, kwargs), daemon=False)
+    child = context.Process(target=_run_in_child, args=(sender, args, kwargs))
     child.start()
     sender.close()
     try:
@@ -482,8 +482,8 @@ def sweep_runs(models: list[str], knob: str, values: list[int], out: Path, devic
             flags = [*(extra or []), flag, str(value)]
             if knob == "batch" and model == "progan":  # ProGAN's own per-resolution batches would override it
                 flags += ["--model.batch_sizes", "null"]
-            result = run_isolated(model, 0, seconds, out / f"sweep_{knob}", device=device, measure=False, extra=flags,
-                             progress=False)
+            result = run_isolated(model, 0, seconds, out / f"sweep_{knob}", device=device, measure=False,
+                                  extra=flags, progress=False)
             rows.append({"model": model, knob: value, "ms_per_iteration": result.ms_per_iteration,
                          "peak_memory_mb": result.peak_memory_mb, "batch_size": result.batch_size})
             print(json.dumps(rows[-1]), flush=True)
@@ -604,8 +604,8 @@ def main(argv: list[str] | None = None) -> dict:
         for seed in range(seeds):
             print(f"== {model}, seed {seed}, budget {budget:g} s", flush=True)
             result = run_isolated(model, seed, budget, out, args.data, [m for m in args.metrics.split(",") if m],
-                             args.device, measure=True, progress=True, num_samples=args.num_samples,
-                             extra=args.extra)
+                                  args.device, measure=True, progress=True, num_samples=args.num_samples,
+                                  extra=args.extra)
             results.append(result)
             print(json.dumps({k: v for k, v in asdict(result).items() if k != "curve"}, default=float), flush=True)
     sweeps = {knob: sweep_runs(models, knob, values, out, args.device, min(budget, 10.0), args.extra)

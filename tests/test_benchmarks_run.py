@@ -81,5 +81,5 @@ def test_each_run_has_a_process_of_its_own_and_its_failure_is_raised_here(tmp_pa
 
     with pytest.raises(RuntimeError, match="failed in its process") as info:
         run.run_isolated("no_such_model", 0, 1.0, tmp_path)
-    assert "no_such_model" in str(info.value) or "SystemExit" in str(info.value)
+    assert "SystemExit" in str(info.value)  # the child's own traceback (zoo.fit's usage error) comes back
     assert run.start_method() in ("fork", "spawn")

@@ -25,6 +25,7 @@ import runpy
 import shlex
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -56,28 +57,39 @@ class _Captured(io.StringIO):
 
 
 def run_in_process(command: str, cwd: Path, env: dict[str, str]) -> tuple[int, str] | None:
-    """Run ``command`` in this interpreter if it is a plain ``python -m`` line; ``(exit code, stderr)``.
-    ``None`` when it must go through the shell."""
+    """Run ``command`` in this interpreter if it is a plain ``python -m`` or ``python -c`` line;
+    ``(exit code, stderr)`` as the process would give them. ``None`` when it must go through the shell."""
     code_match = PYTHON_C.match(command)
     if code_match is not None:
-        return run_code_in_process(code_match.group(1) or code_match.group(2), cwd, env)
-    match = IN_PROCESS.match(command)
-    if match is None:
-        return None
-    assignments, module, args, redirect = match.groups()
-    variables = dict(a.split("=", 1) for a in assignments.split())
+        source = code_match.group(1) or code_match.group(2)
+        variables, argv, redirect = {}, ["-c"], None
+
+        def target():
+            exec(compile(source, "<python -c>", "exec"), {"__name__": "__main__"})
+    else:
+        match = IN_PROCESS.match(command)
+        if match is None:
+            return None
+        assignments, module, args, redirect = match.groups()
+        variables, argv = dict(a.split("=", 1) for a in assignments.split()), [module, *shlex.split(args)]
+
+        def target():
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
     stdout, stderr = _Captured(), _Captured()
     saved_argv, saved_env, saved_cwd = sys.argv, dict(os.environ), os.getcwd()
     code = 0
     try:
         os.environ.update({**env, **variables})
         os.chdir(cwd)
-        sys.argv = [module, *shlex.split(args)]
+        sys.argv = argv
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
-                runpy.run_module(module, run_name="__main__", alter_sys=True)
+                target()
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+            except Exception:  # noqa: BLE001 - an uncaught error: the process would print it and exit with 1
+                code = 1
+                stderr.write(traceback.format_exc())
     finally:
         sys.argv = saved_argv
         os.environ.clear()
@@ -86,26 +98,6 @@ def run_in_process(command: str, cwd: Path, env: dict[str, str]) -> tuple[int, s
     if redirect:
         (cwd / redirect).write_text(stdout.getvalue())
     return code, stderr.getvalue()
-
-
-def run_code_in_process(code: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    """``python -c CODE`` in this interpreter (a fresh namespace); ``(exit code, error text)``."""
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    stdout = _Captured()
-    try:
-        os.environ.update(env)
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(stdout):
-            exec(compile(code, "<python -c>", "exec"), {"__name__": "__main__"})
-        return 0, ""
-    except SystemExit as exit_:
-        return (exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)), ""
-    except Exception as err:  # noqa: BLE001 - reported as the command's failure
-        return 1, f"{type(err).__name__}: {err}"
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        os.chdir(saved_cwd)
 
 
 def parse_only(command: str) -> str:
@@ -136,7 +128,8 @@ def test_plain_python_m_lines_run_in_process(tmp_path):
     assert run_in_process("python -m json.tool x | head", tmp_path, {}) is None
     assert run_in_process("""python -c "import json; print(json.dumps(1))" """.strip(), tmp_path, {}) == (0, "")
     assert run_in_process("""python -c 'raise SystemExit(3)'""", tmp_path, {}) == (3, "")
-    assert run_in_process("""python -c "1/0" """.strip(), tmp_path, {})[0] == 1
+    code, stderr = run_in_process("""python -c "1/0" """.strip(), tmp_path, {})
+    assert code == 1 and "ZeroDivisionError" in stderr
 
 
 def code_blocks(path: Path) -> list[tuple[str, str]]:
