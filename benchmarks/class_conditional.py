@@ -33,8 +33,9 @@ digits classifier (``zoo.metrics.domain``):
 ``--hparams`` / ``--data-hparams`` (JSON dicts) override constructor
 arguments of the model / the DigitsDataModule, for tuning runs. ``--fd-every
 N`` also prints FD-digits (mean of 3 draws of 179 samples) every N
-iterations, the learning curves of the tuning tables in docs/models/*.md; the
-evaluation time is not counted in ``train_seconds``. ``--budget-seconds S``
+iterations (and, for a model with a generator EMA, the raw G's as
+``fd_raw_g``), the learning curves of the tuning tables in docs/models/*.md;
+the evaluation time is counted neither in ``train_seconds`` nor in the budget. ``--budget-seconds S``
 stops each model after S seconds of training (``steps`` then reports the
 iterations it reached), to compare models at equal wall time.
 
@@ -129,16 +130,18 @@ def infogan_sweeps(model, steps: int = 9, rows: int = 50) -> dict[str, list[floa
 
 
 class WallClockBudget(pl.Callback):
-    """Stop training once ``seconds`` of wall time have passed (for comparisons at equal time)."""
+    """Stop training once ``seconds`` of wall time have passed (for comparisons at equal time), not
+    counting the ``probe``'s own time (an :class:`FDCurve`)."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.start = seconds, None
+    def __init__(self, seconds: float, probe: "FDCurve | None" = None) -> None:
+        self.seconds, self.probe, self.start = seconds, probe, None
 
     def on_train_start(self, trainer, model) -> None:
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, model, *args) -> None:
-        if time.perf_counter() - self.start >= self.seconds:
+        probing = self.probe.seconds if self.probe is not None else 0.0
+        if time.perf_counter() - self.start - probing >= self.seconds:
             trainer.should_stop = True
 
 
@@ -155,11 +158,20 @@ class FDCurve(pl.Callback):
             return
         start, self._last = time.perf_counter(), step
         rng = torch.random.get_rng_state()  # the run itself must not depend on the probe
-        torch.manual_seed(123)
-        fd = sum(fd_digits(self.train_images, model.sample(FD_SAMPLE)) for _ in range(3)) / 3
+        point = {"model": type(model).__name__.lower(), "step": step, "fd": round(self.fd(model), 1)}
+        if getattr(model, "ema_decay", None) is not None:  # the raw G too: is the EMA helping yet?
+            decay, model.ema_decay = model.ema_decay, None  # sampling_generator is then the raw G
+            try:
+                point["fd_raw_g"] = round(self.fd(model), 1)
+            finally:
+                model.ema_decay = decay
         torch.random.set_rng_state(rng)
-        print(json.dumps({"model": type(model).__name__.lower(), "step": step, "fd": round(fd, 1)}), flush=True)
+        print(json.dumps(point), flush=True)
         self.seconds += time.perf_counter() - start
+
+    def fd(self, model) -> float:
+        torch.manual_seed(123)
+        return sum(fd_digits(self.train_images, model.sample(FD_SAMPLE)) for _ in range(3)) / 3
 
 
 class PhaseLog(pl.Callback):
@@ -241,7 +253,7 @@ def run(name: str, steps: int, seed: int = 0, grids: Path | None = None, fd_ever
     model = zoo.create_model(name, image_shape=dm.image_shape, num_classes=dm.num_classes, **{**recipe, **hparams})
     curve = FDCurve(fd_every, all_images(dm, "train")[0]) if fd_every else None
     phases = PhaseLog(grids) if name == "progan" else None
-    callbacks = [c for c in (curve, phases, WallClockBudget(budget_seconds) if budget_seconds else None) if c]
+    callbacks = [c for c in (curve, phases, WallClockBudget(budget_seconds, curve) if budget_seconds else None) if c]
     precision = default_precision("cpu")  # what `zoo.fit` picks on this machine
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,

@@ -28,8 +28,12 @@ def test_quick_run_compares_every_variant(tmp_path, capsys):
     assert {"fd_ratio", "conditional_accuracy"} <= set(by_model["cgan"]["metrics"])
     assert {"identity_accuracy", "identity_accuracy_BtoA"} <= set(by_model["cyclegan"]["metrics"])
     assert "test_accuracy" in by_model["sgan"]["metrics"]
-    # the toy runs hundreds of iterations in the budget: its quality is measured at the milestones too
-    assert [p["iteration"] for p in by_model["gan"]["curve"][:2]] == list(MILESTONES[:2])
+    # the toy runs about a hundred iterations in the budget (97 on a loaded CI machine): its quality
+    # is measured at every milestone it passes too, then at the end
+    gan = by_model["gan"]
+    assert gan["iterations"] > MILESTONES[0], "the toy should pass the first milestone in 2 s"
+    passed = [m for m in MILESTONES if m < gan["iterations"]]
+    assert [p["iteration"] for p in gan["curve"]] == [*passed, gan["iterations"]]
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["environment"]) >= {"commit", "torch", "lightning", "cpu", "threads"}
     table = (tmp_path / "results.md").read_text()

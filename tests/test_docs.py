@@ -2,7 +2,7 @@
 
 ```bash blocks run line by line in one temporary directory per file (``make``,
 ``pip``, ``git``, ``cd`` and ``export`` lines are skipped; ``python -m zoo.fit``
-lines get ``--trainer.max_steps 3``); ```python blocks run in order in one
+lines get ``--trainer.max_steps 1``); ```python blocks run in order in one
 namespace per file, in the same directory, after the bash blocks before them.
 MNIST and CIFAR-10 commands read small fake data sets in the real formats.
 
@@ -36,7 +36,7 @@ from tests.fake_data import write_fake_cifar10, write_fake_mnist
 DOCS = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
 SKIPPED = ("make", "pip", "git", "cd", "export")
-TINY = " --trainer.max_steps 3 --trainer.enable_progress_bar false --trainer.enable_model_summary false"
+TINY = " --trainer.max_steps 1 --trainer.enable_progress_bar false --trainer.enable_model_summary false"
 
 
 IN_PROCESS = re.compile(r"^((?:[A-Z_]+=\S+ )*)python -m ([\w.]+)((?: [^|&;<>`$()]*?)?)(?: > (\S+))?$")

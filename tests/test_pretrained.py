@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import shutil
 import subprocess
 import sys
@@ -59,7 +61,12 @@ def test_declaration_matches_its_file(tag):
     assert payload["meta"]["command"] == entry.command == f"python -m benchmarks.pretrained --model {entry.model}"
     rebuilt = zoo.get_model_class(entry.model)(**entry.kwargs)
     declared = {k: v for k, v in dict(rebuilt.hparams).items() if not k.startswith("_")}
-    assert normalised(declared) == normalised(payload["hparams"])
+    saved = payload["hparams"]
+    # an argument added to the constructor after the file was made is absent from it: the file still
+    # describes the module as long as the declaration leaves that argument at its default
+    defaults = inspect.signature(type(rebuilt).__init__).parameters
+    assert all(declared[k] == defaults[k].default for k in set(declared) - set(saved)), set(declared) - set(saved)
+    assert normalised({k: v for k, v in declared.items() if k in saved}) == normalised(saved)
     assert entry.data and entry.protocol and entry.licence and entry.direction
 
 

@@ -17,7 +17,7 @@ from zoo.metrics import inception
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names
 from zoo.metrics.inception import INCEPTION_URL, MissingWeightsError, resolve_inception_weights
 
-N = 10  # images per set: Inception runs at 299x299 on the CPU (under a second an image on one core)
+N = 8  # images per set: Inception runs at 299x299 on the CPU (under a second an image on one core)
 
 
 @pytest.fixture(scope="module")

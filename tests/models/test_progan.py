@@ -102,6 +102,27 @@ def test_keeping_the_optimizer_state_when_asked():
     assert _adam_steps(model.optimizers()[1].optimizer) == 5
 
 
+def test_an_ema_half_life_in_images_sets_beta_from_the_batch():
+    torch.manual_seed(0)
+    model = ProGAN(stabilize_kimg=0.032, fade_kimg=0.032, ema_kimg=0.016, **TINY)
+    original, seen = model.update_ema, []
+
+    def spy():
+        before = {k: v.clone() for k, v in model.generator_ema.state_dict().items()}
+        original()
+        seen.append((model.ema_beta(), before, model.generator.state_dict(), model.generator_ema.state_dict()))
+
+    model.update_ema = spy
+    train(model, max_steps=2, batch_size=16)
+    beta, before, raw, ema = seen[-1]
+    assert beta == pytest.approx(0.5)  # 16 images per step, half-life 16 images
+    for key, value in ema.items():
+        assert torch.allclose(value, 0.5 * before[key] + 0.5 * raw[key], atol=1e-6), key
+    assert ProGAN(**TINY).ema_beta() == 0.999  # without ema_kimg: the fixed β of the paper
+    with pytest.raises(ValueError, match="ema_kimg"):
+        ProGAN(ema_kimg=0, **TINY)
+
+
 def test_sampling_at_the_trained_and_earlier_resolutions():
     torch.manual_seed(0)
     model = ProGAN(stabilize_kimg=0.016, fade_kimg=0.016, **TINY)

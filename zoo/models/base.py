@@ -338,13 +338,18 @@ class GANModule(pl.LightningModule):
             if config.interval == interval:
                 config.scheduler.step()
 
+    def ema_beta(self) -> float:
+        """β of the next EMA update: ``ema_decay`` (a subclass may tie it to the images per step)."""
+        return self.ema_decay
+
     @torch.no_grad()
     def update_ema(self) -> None:
-        """θ_ema <- β·θ_ema + (1-β)·θ after each generator step; buffers are copied."""
+        """θ_ema <- β·θ_ema + (1-β)·θ after each generator step (β: :meth:`ema_beta`); buffers are copied."""
         if self.ema_decay is None:
             return
+        beta = self.ema_beta()
         for ema_p, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            ema_p.lerp_(p.detach(), 1.0 - self.ema_decay)
+            ema_p.lerp_(p.detach(), 1.0 - beta)
         for ema_b, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
             ema_b.copy_(b)
 

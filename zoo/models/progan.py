@@ -189,6 +189,10 @@ class ProGAN(GANModule):
         reset_optimizers: clear both Adam states when a fade starts or ends (the authors'
             ``reset_opt_for_new_lod``).
         ema_decay: β of the generator EMA used for sampling (0.999; ``None`` turns it off).
+        ema_kimg: if set, the EMA's half-life in thousands of real images instead of a fixed β:
+            β = 0.5 ** (images per step / (1000 · ema_kimg)) (StyleGAN's ``G_smoothing_kimg``,
+            Karras et al. 2019: 10). With phases of a few kimg, β = 0.999 lags a new block by
+            more than a whole phase (docs/models/progan.md#the-generator-ema).
         grid_size: the progress grid is ``grid_size`` x ``grid_size`` images (one row per
             class when conditional).
         gradient_clip_val: see :class:`GANModule`.
@@ -222,6 +226,7 @@ class ProGAN(GANModule):
         eps: float = 1e-8,
         reset_optimizers: bool = True,
         ema_decay: float | None = 0.999,
+        ema_kimg: float | None = None,
         grid_size: int = 8,
         gradient_clip_val: float | None = None,
     ) -> None:
@@ -230,6 +235,8 @@ class ProGAN(GANModule):
         channels, height, width = tuple(image_shape)
         if height != width:
             raise ValueError(f"ProGAN needs square images, got image_shape {tuple(image_shape)}")
+        if ema_kimg is not None and ema_kimg <= 0:
+            raise ValueError(f"ema_kimg must be > 0 (thousands of images) or None, got {ema_kimg}")
         if conditional and (num_classes is None or num_classes < 2):
             raise ValueError(
                 f"conditional=True needs labelled data with num_classes >= 2, got num_classes={num_classes}"
@@ -262,6 +269,7 @@ class ProGAN(GANModule):
             self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(grid_size))
         self._phase_index: int | None = None
         self._grid_due = False
+        self._images_per_step = 0  # real images (all ranks) of the step being taken: the EMA's clock
 
     # ----------------------------------------------------------------- schedule
     @property
@@ -344,18 +352,25 @@ class ProGAN(GANModule):
         losses["d_loss"] = d_loss
 
         # (2) Update G: -E[D(G(z))] [+ auxiliary classification of its fakes].
+        self._images_per_step = b * self.trainer.world_size
         with self.updating(opt_g):
             out = self.D(self.G(self.noise(b), resolution, alpha, labels=y), resolution, alpha)
             g_loss = self.adversarial.generator(out[0] if hp.conditional else out)
             g_total = g_loss + (hp.aux_weight * F.cross_entropy(out[1], y) if hp.conditional else 0.0)
             self.backward_step(g_total, opt_g)
         losses["g_loss"] = g_loss
-        self.images_seen += b * self.trainer.world_size
+        self.images_seen += self._images_per_step
         if self.schedule.phase(self.kimg).index != phase.index:
             self._grid_due = True  # this step ended the phase: its last grid
         self.log_losses(**losses)
         if self.writes_logs_now():
             self.log_dict({"train/resolution": float(resolution), "train/alpha": alpha, "train/kimg": self.kimg})
+
+    def ema_beta(self) -> float:
+        """β per step: ``ema_decay``, or from the half-life ``ema_kimg`` and this step's images."""
+        if self.hparams.ema_kimg is None:
+            return self.ema_decay
+        return 0.5 ** (self._images_per_step / (1000.0 * self.hparams.ema_kimg))
 
     def configure_optimizers(self):
         hp = self.hparams
