@@ -158,20 +158,27 @@ class FDCurve(pl.Callback):
             return
         start, self._last = time.perf_counter(), step
         rng = torch.random.get_rng_state()  # the run itself must not depend on the probe
-        point = {"model": type(model).__name__.lower(), "step": step, "fd": round(self.fd(model), 1)}
-        if getattr(model, "ema_decay", None) is not None:  # the raw G too: is the EMA helping yet?
-            decay, model.ema_decay = model.ema_decay, None  # sampling_generator is then the raw G
-            try:
-                point["fd_raw_g"] = round(self.fd(model), 1)
-            finally:
-                model.ema_decay = decay
+        point = {"model": type(model).__name__.lower(), "step": step, "fd": round(self.fd(model.sample), 1)}
+        if model.sampling_generator is not model.generator:  # the raw G too: is the EMA helping yet?
+            point["fd_raw_g"] = round(self.fd(functools.partial(raw_samples, model)), 1)
         torch.random.set_rng_state(rng)
         print(json.dumps(point), flush=True)
         self.seconds += time.perf_counter() - start
 
-    def fd(self, model) -> float:
+    def fd(self, sample) -> float:
         torch.manual_seed(123)
-        return sum(fd_digits(self.train_images, model.sample(FD_SAMPLE)) for _ in range(3)) / 3
+        return sum(fd_digits(self.train_images, sample(FD_SAMPLE)) for _ in range(3)) / 3
+
+
+@torch.no_grad()
+def raw_samples(model, n: int) -> torch.Tensor:
+    """``n`` samples of the raw generator (not the EMA one ``model.sample`` uses), made as ``sample`` makes them."""
+    was_training = model.generator.training
+    model.generator.eval()
+    try:
+        return model.generate(model.generator, model.noise(n), **model.sample_inputs(n))
+    finally:
+        model.generator.train(was_training)
 
 
 class PhaseLog(pl.Callback):

@@ -369,7 +369,7 @@ class ProGAN(GANModule):
     def ema_beta(self) -> float:
         """β per step: ``ema_decay``, or from the half-life ``ema_kimg`` and this step's images."""
         if self.hparams.ema_kimg is None:
-            return self.ema_decay
+            return super().ema_beta()
         return 0.5 ** (self._images_per_step / (1000.0 * self.hparams.ema_kimg))
 
     def configure_optimizers(self):
