@@ -17,6 +17,8 @@ pytestmark = pytest.mark.ddp
 
 
 SMALL = ("--model.generator_channels", "8", "--model.discriminator_channels", "8")
+METRICS = ("--metrics", "fd_digits,cis,conditional_accuracy", "--metrics.every_n_steps", "2",
+           "--metrics.num_samples", "40", "--metrics.real_split", "test")
 
 #: Every run of this file's tests, trained in one two-process launch (tests/ddp_runs.py).
 RUNS: dict[str, tuple[str, ...]] = {
@@ -34,6 +36,8 @@ RUNS: dict[str, tuple[str, ...]] = {
     "progan": ("--model", "progan", "--trainer.max_steps", "6", "--data.batch_size", "8",
                "--model.stabilize_kimg", "0.032", "--model.fade_kimg", "0.032", "--model.fmap_base", "64",
                "--model.fmap_max", "16", "--model.latent_dim", "16"),
+    # --metrics under DDP: one record, written by rank 0, equal to the saved model's values
+    "cgan_metrics": ("--model", "cgan", "--trainer.max_steps", "2", *SMALL, *METRICS),
     # the other variants at their defaults
     **{name: ("--model", name, "--trainer.fast_dev_run", "2") for name in ("acgan", "gan", "infogan", "sgan")},
 }
@@ -48,7 +52,8 @@ def ddp_runs(tmp_path_factory) -> Path:
     spec.write_text(json.dumps(RUNS))
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                "-m", "tests.ddp_runs", str(spec)]
-    out = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), cwd=root, timeout=600)
+    env = subprocess_env() | {"ZOO_CACHE_DIR": str(root / "cache")}  # the metrics run's real statistics
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=600)
     assert out.returncode == 0, out.stderr[-6000:]
     return root
 
@@ -109,6 +114,27 @@ def test_progan_grows_across_a_phase_change_with_identical_ranks(ddp_runs):
     assert_identical(rank0, rank1, ("generator", "discriminator"), exact_buffers=True)
     ckpt = torch.load(ddp_runs / "progan/runs/progan/digits/version_0/checkpoints/last.ckpt", weights_only=True)
     assert ckpt["zoo"]["progan"]["images_seen"] == 6 * 2 * 8 and ckpt["zoo"]["progan"]["resolution"] == 16
+
+
+def test_metrics_under_ddp_are_written_once_and_equal_the_checkpoints_value(ddp_runs):
+    """Two ranks, one record, and its values are those of the saved model: every rank samples its share
+    with rank 0's batch-norm statistics, so one process regenerating the same samples from
+    ``last.ckpt`` (benchmarks.multinode.single_process_values) gets the same numbers."""
+    from benchmarks.multinode import single_process_values
+
+    run = ddp_runs / "cgan_metrics/runs/cgan/digits/version_0"
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1  # one evaluation (step 2), one writer (rank 0)
+    record = json.loads(lines[0])
+    assert record["num_samples"] == 40 and record["real_count"] == 179
+    assert len(list((ddp_runs / "cache/real_stats").glob("digits-test-*.pt"))) == 1
+    rank0, rank1 = load_ranks(ddp_runs, "cgan_metrics")
+    assert all(torch.equal(v, rank1["generator"][k]) for k, v in rank0["generator"].items()), \
+        "running statistics taken from rank 0"
+    names = ["fd_digits", "cis", "conditional_accuracy"]
+    single = single_process_values(run, names, 40, batch_size=100, seed=12345, kid_subset_size=40, real_split="test")
+    for name in names:
+        assert record[name] == pytest.approx(single[name], rel=1e-6), name
 
 
 @pytest.mark.parametrize("name", ["acgan", "gan", "infogan", "sgan"])
