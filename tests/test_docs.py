@@ -42,12 +42,14 @@ TINY = " --trainer.max_steps 1 --trainer.enable_progress_bar false --trainer.ena
 IN_PROCESS = re.compile(r"^((?:[A-Z_]+=\S+ )*)python -m ([\w.]+)((?: [^|&;<>`$()]*?)?)(?: > (\S+))?$")
 """``[VAR=value ...] python -m MODULE ARGS [> FILE]`` with no other shell syntax."""
 COVERED_ELSEWHERE = {
-    "--trainer.strategy ddp":
-        "tests/callbacks/test_metrics.py::test_metrics_under_two_process_ddp_are_written_once_and_equal_the_checkpoints_value",
-    "WandbLogger": "tests/test_fit_cli.py::test_wandb_logger_works_offline_next_to_the_csv_run_directory",
+    "--trainer.strategy ddp": ("tests/test_ddp.py::test_cgan_trains_under_two_process_ddp_and_ranks_hold_identical_weights",
+                               "tests/ddp_runs.py"),
+    "WandbLogger": ("tests/test_fit_cli.py::test_wandb_logger_works_offline_next_to_the_csv_run_directory",
+                    "tests/test_fit_cli.py"),
 }
 """Flags of ``zoo.fit`` lines whose runs need interpreters of their own (a DDP launch, wandb's process-wide
-singleton), and the test that runs the same command for real; in the docs their lines are parsed only."""
+singleton), the test that runs the same command for real, and the file that passes the flag (the test's own,
+or the launcher it starts); in the docs their lines are parsed only."""
 PYTHON_C = re.compile(r"""^python -c (?:"([^"\\$`]*)"|'([^']*)')$""")
 
 
@@ -110,10 +112,13 @@ def parse_only(command: str) -> str:
 
 
 def test_lines_parsed_only_are_run_by_the_tests_named_for_them():
-    for flag, node in COVERED_ELSEWHERE.items():
+    for flag, (node, runner) in COVERED_ELSEWHERE.items():
         path, name = node.split("::")
         assert f"def {name}(" in (REPO / path).read_text(), f"{node} (the test that runs {flag!r}) is gone"
-        assert flag in (REPO / path).read_text().replace('", "', " "), f"{node} no longer runs {flag!r}"
+        if runner != path:
+            assert Path(runner).with_suffix("").as_posix().replace("/", ".") in (REPO / path).read_text(), \
+                f"{node} no longer starts {runner}"
+        assert flag in (REPO / runner).read_text().replace('", "', " "), f"{runner} no longer passes {flag!r}"
     line = "python -m zoo.fit --model cgan --trainer.devices 2 --trainer.accelerator cpu --trainer.strategy ddp"
     assert parse_only(line) == line + " --print_config"
     assert parse_only("python -m zoo.fit --model cgan") == "python -m zoo.fit --model cgan"
