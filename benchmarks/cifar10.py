@@ -1,7 +1,7 @@
 """CIFAR-10 at 32x32: train each model for a wall-clock budget, then FID / KID against the test split.
 
     python -m benchmarks.cifar10                                          # cgan, acgan, dcgan; 20 min each
-    python -m benchmarks.cifar10 --models progan --budget-minutes 30
+    python -m benchmarks.cifar10 --models progan --budget-minutes 30 -- --model.stabilize_kimg 10 --model.fade_kimg 10   # docs/models/progan.md
     python -m benchmarks.cifar10 --models cgan --budget-minutes 1 --num-samples 500   # a smoke run
 
 Budget: ``--budget-minutes`` of training per model (``--trainer.max_time``), plus the
