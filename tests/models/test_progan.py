@@ -229,3 +229,44 @@ def test_per_resolution_batch_sizes_survive_the_cli_and_a_checkpoint(fit):
     assert loaded.batch_sizes == {4: 8, 8: 8, 16: 4, 32: 4}
     with pytest.raises(ValueError, match="batch_sizes: 64: 8 is not a valid entry"):
         ProGAN(batch_sizes={"64": 8}, **TINY)
+
+
+@pytest.mark.parametrize("data, conditional", [("image_folder", False), ("labelled_folder", True)])
+def test_zoo_fit_grows_to_the_resolution_of_a_64_px_folder(fit, tmp_path, data, conditional):
+    """``zoo.fit --model progan --data <folder>`` grows 4 -> 64 (the folder DataModules' default size),
+    unconditional on a plain folder and conditional on a labelled one, with a grid per phase."""
+    from tests.fake_data import random_image
+
+    root = tmp_path / "images"
+    for i in range(8):
+        folder = root / (f"class_{i % 2}" if data == "labelled_folder" else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        random_image(70, 60, seed=i).save(folder / f"{i}.png")
+    # 4 images a step, 2 steps a phase: 4x4, then fade + stabilise at 8, 16, 32, 64 = 18 steps
+    cli = fit("--model", "progan", "--data", data, "--data.root", str(root), "--data.batch_size", "4",
+              "--data.val_fraction", "0", "--model.conditional", str(conditional).lower(),
+              "--model.fmap_base", "64", "--model.fmap_max", "16", "--model.latent_dim", "16",
+              "--model.stabilize_kimg", "0.008", "--model.fade_kimg", "0.008", "--trainer.max_steps", "18")
+    model = cli.model
+    assert tuple(model.hparams.image_shape) == (3, 64, 64) and model.hparams.num_classes == (2 if conditional else None)
+    assert model.level()[:2] == (64, 1.0) and model.trained_resolution == 64
+    assert model.sample(2).shape == (2, 3, 64, 64) and model.sample(2, resolution=16).shape == (2, 3, 16, 16)
+    grids = sorted((tmp_path / "runs").rglob("samples/step_*.png"))
+    assert [int(p.stem.split("_")[1]) for p in grids] == [2, 4, 6, 8, 10, 12, 14, 16, 18]  # each phase's end
+
+
+@pytest.mark.parametrize("data, channels", [("mnist", 1), ("cifar10", 3)])
+def test_zoo_fit_grows_to_32_px_on_mnist_and_cifar10(fit, tmp_path, data, channels):
+    """``--data mnist`` and ``--data cifar10`` (files the test writes, no download) grow 4 -> 32, conditional."""
+    from tests.fake_data import write_fake_cifar10, write_fake_mnist
+
+    (write_fake_mnist if data == "mnist" else write_fake_cifar10)(tmp_path / "data")
+    # 4 images a step, 2 steps a phase: 4x4, then fade + stabilise at 8, 16, 32 = 14 steps
+    cli = fit("--model", "progan", "--data", data, "--data.data_dir", str(tmp_path / "data"), "--data.download", "false",
+              "--data.batch_size", "4", "--model.conditional", "true", "--model.fmap_base", "64",
+              "--model.fmap_max", "16", "--model.latent_dim", "16", "--model.stabilize_kimg", "0.008",
+              "--model.fade_kimg", "0.008", "--trainer.max_steps", "14")
+    model = cli.model
+    assert tuple(model.hparams.image_shape) == (channels, 32, 32) and model.hparams.num_classes == 10
+    assert model.level()[:2] == (32, 1.0) and model.trained_resolution == 32
+    assert model.sample(2, labels=torch.tensor([3, 7])).shape == (2, channels, 32, 32)
