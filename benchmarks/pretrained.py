@@ -286,13 +286,15 @@ def make(tag: str, force: bool = False, runs_dir: str | None = None) -> dict:
 
 def remeasure(tag: str) -> dict:
     """Measure the packaged file of ``tag`` again (after a protocol change), without training: its meta
-    gets the new metrics (so its sha256 changes); prints the declaration to paste, as :func:`make` does."""
+    gets the new metrics and the current protocol text (so its sha256 changes); prints the declaration
+    to paste, as :func:`make` does."""
     recipe = RECIPES[tag]
     target = PACKAGED_DIR / f"{tag}.pt"
     payload = read_packaged(target)
     shipped = zoo.load(target)
     metrics = rounded(acceptance(tag, shipped))
-    meta = {**payload["meta"], "metrics": metrics, "remeasured": time.strftime("%Y-%m-%d")}
+    meta = {**payload["meta"], "metrics": metrics, "protocol": PROTOCOLS[recipe.protocol],
+            "remeasured": time.strftime("%Y-%m-%d")}
     sha256 = save_packaged(target, recipe.model, payload["state_dict"], payload["hparams"], meta)
     result = {"tag": tag, "sha256": sha256, "bytes": target.stat().st_size, "metrics": metrics,
               "previous_metrics": payload["meta"].get("metrics"), **{k: v for k, v in meta.items() if k != "metrics"}}

@@ -21,6 +21,7 @@ from zoo.weights import (
     ChecksumError,
     PretrainedWeights,
     StateDictMismatchError,
+    file_sha256,
     read_packaged,
     save_packaged,
 )
@@ -58,6 +59,7 @@ def test_declaration_matches_its_file(tag):
     payload = read_packaged(entry.path)
     assert payload["model"] == entry.model
     assert dict(payload["meta"]["metrics"]) == dict(entry.metrics)
+    assert payload["meta"]["protocol"] == entry.protocol  # the file says how its metrics were measured
     assert payload["meta"]["command"] == entry.command == f"python -m benchmarks.pretrained --model {entry.model}"
     rebuilt = zoo.get_model_class(entry.model)(**entry.kwargs)
     declared = {k: v for k, v in dict(rebuilt.hparams).items() if not k.startswith("_")}
@@ -133,6 +135,23 @@ def test_a_modified_byte_fails_with_a_hash_error(tmp_path, monkeypatch):
     monkeypatch.setattr("zoo.weights.PACKAGED_DIR", tmp_path)
     with pytest.raises(ChecksumError, match=f"packaged weights file of gan.circle {copy} has sha256"):
         zoo.load("gan.circle")
+
+
+def test_remeasure_rewrites_a_stale_meta_with_the_current_protocol(tmp_path, monkeypatch, capsys):
+    from benchmarks.pretrained import remeasure
+
+    entry = zoo.get_weights("gan.circle")
+    payload = read_packaged(entry.path)
+    stale = {**payload["meta"], "protocol": "an older wording", "metrics": {"radius": 0.5}}
+    save_packaged(tmp_path / entry.file, "gan", payload["state_dict"], payload["hparams"], stale)
+    monkeypatch.setattr("benchmarks.pretrained.PACKAGED_DIR", tmp_path)
+    result = remeasure("gan.circle")
+    rewritten = read_packaged(tmp_path / entry.file)["meta"]
+    assert rewritten["protocol"] == entry.protocol and rewritten["metrics"] == dict(entry.metrics)
+    assert result["previous_metrics"] == {"radius": 0.5} and result["sha256"] == file_sha256(tmp_path / entry.file)
+    assert torch.equal(read_packaged(tmp_path / entry.file)["state_dict"]["generator.net.0.weight"],
+                       payload["state_dict"]["generator.net.0.weight"])
+    assert f"sha256={result['sha256']!r}" in capsys.readouterr().out  # the declaration to paste
 
 
 def test_a_state_dict_that_does_not_fit_names_the_keys(tmp_path):

@@ -67,7 +67,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         'acgan', 'digits',
         file='acgan.digits.pt',
-        sha256='66582ce3c6899107e83e445ec7a0773a9377237aa56ccc7c48b28c94c7256b74',
+        sha256='7b4b39797d5c71a7711f79f6fc39434c3d3918a53b1084d7c134fe7baa1ba6ec',
         kwargs={},
         direction='32x32 digits of a chosen class',
         data='digits (embedded)',

@@ -41,7 +41,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         'cgan', 'digits',
         file='cgan.digits.pt',
-        sha256='c73219e45ecf7c55bad938adf5c39681d0994a0ed6455718d8310c9db29db872',
+        sha256='da76ce155dc9dffc4460776bcf094075950365eebcc69d0a99be453a20d660ba',
         kwargs={},
         direction='32x32 digits of a chosen class',
         data='digits (embedded)',

@@ -63,7 +63,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         'dcgan', 'digits',
         file='dcgan.digits.pt',
-        sha256='8efb3b5d993c883c19e1e6c19672e1db26050b80f2a4d4c0abd6edc2c89e065e',
+        sha256='47157d1a011c632f5ccd58146d61646e1345abe581ec623359fb44746a3c9f45',
         kwargs={'num_classes': 10, 'lr': 0.0005, 'r1_weight': 1.0, 'r1_interval': 4},
         direction='32x32 digits',
         data='digits (embedded)',

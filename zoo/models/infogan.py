@@ -61,7 +61,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         'infogan', 'digits',
         file='infogan.digits.pt',
-        sha256='13c3bd57e692e67e6041945043a8d0a0c1f50cc215e8e3864a692b294aa8f4d2',
+        sha256='4a55a2260a02055eaa2df924e3cc6a2714526df08d56da75fdf358b00ed2cf0c',
         kwargs={'num_classes': 10, 'noise_dim': 16, 'lambda_categorical': 2.0},
         direction='32x32 digits; the categorical code picks the digit, two continuous codes its style',
         data='digits (embedded)',

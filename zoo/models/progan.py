@@ -65,7 +65,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         'progan', 'digits',
         file='progan.digits.pt',
-        sha256='e9df77b86d175597bb6db4680846daba0c7480532593b0ee37ded80b419a1b86',
+        sha256='6f1d50522b9bc25bb30d5f67462eaddfc0a365f9bdba44d562a473f2ecd19f5f',
         kwargs={'num_classes': 10,
                 'conditional': True,
                 'fmap_base': 256,

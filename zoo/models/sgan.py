@@ -58,7 +58,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     PretrainedWeights(
         'sgan', 'digits',
         file='sgan.digits.pt',
-        sha256='0ed82f208868217c98967a10fa5f05efdf092d34ee7d241f3c909c73aa695ba8',
+        sha256='df19c0cda6fa7b25ddd1d8f4192b94298ae09bf1432342b5515ac9eaa0dcfed7',
         kwargs={},
         direction='a digit classifier trained on 100 labels (and 32x32 digits)',
         data='digits (embedded)',
