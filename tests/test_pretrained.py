@@ -146,11 +146,11 @@ def test_remeasure_rewrites_a_stale_meta_with_the_current_protocol(tmp_path, mon
     save_packaged(tmp_path / entry.file, "gan", payload["state_dict"], payload["hparams"], stale)
     monkeypatch.setattr("benchmarks.pretrained.PACKAGED_DIR", tmp_path)
     result = remeasure("gan.circle")
-    rewritten = read_packaged(tmp_path / entry.file)["meta"]
-    assert rewritten["protocol"] == entry.protocol and rewritten["metrics"] == dict(entry.metrics)
+    rewritten = read_packaged(tmp_path / entry.file)
+    assert rewritten["meta"]["protocol"] == entry.protocol and rewritten["meta"]["metrics"] == dict(entry.metrics)
     assert result["previous_metrics"] == {"radius": 0.5} and result["sha256"] == file_sha256(tmp_path / entry.file)
-    assert torch.equal(read_packaged(tmp_path / entry.file)["state_dict"]["generator.net.0.weight"],
-                       payload["state_dict"]["generator.net.0.weight"])
+    weight = "generator.net.0.weight"
+    assert torch.equal(rewritten["state_dict"][weight], payload["state_dict"][weight])
     assert f"sha256={result['sha256']!r}" in capsys.readouterr().out  # the declaration to paste
 
 

@@ -168,10 +168,10 @@ PROTOCOLS: Mapping[str, str] = MappingProxyType({
         "fd: FD-digits (Frechet distance in the shipped digits classifier's feature space) of 179 samples "
         "against the 1439 embedded training digits, mean of 5 draws; fd_floor: the real-vs-real floor "
         "FD(179 test digits, 1439 training digits); fd_ratio = fd / fd_floor. conditional_accuracy (cgan, "
-        "acgan, progan): 1000 samples, 100 per class, read by the shipped digits classifier. code_accuracy (infogan): "
-        "1000 samples, 100 per value of the categorical code, Hungarian-matched to the classes the classifier "
-        "reads. test_accuracy (sgan): the discriminator's classifier on the 179 test digits. min_class_share "
-        "(dcgan, progan): the smallest share of a class among 1000 samples, as the classifier reads them."
+        "acgan, progan): 1000 samples, 100 per class, read by the shipped digits classifier. code_accuracy "
+        "(infogan): 1000 samples, 100 per value of the categorical code, Hungarian-matched to the classes the "
+        "classifier reads. test_accuracy (sgan): the discriminator's classifier on the 179 test digits. "
+        "min_class_share (dcgan, progan): the smallest share of a class among 1000 samples, as the classifier reads them."
     ),
     "translation": (
         "the model's test_step on its task's 179 test digits: identity_accuracy = the shipped digits "
