@@ -31,7 +31,8 @@ TOP_LEVEL_MODULES = ("hubconf",)  # single files at the repository root, when pr
 #: (layer name, what it is, module prefixes); lowest first. Imports may point down or sideways only.
 LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("core", "plain torch: networks, losses, metrics, images, weights files, the registries",
-     ("zoo.registry", "zoo.paths", "zoo.random_state", "zoo.nn", "zoo.losses", "zoo.metrics", "zoo.images", "zoo.weights")),
+     ("zoo.registry", "zoo.paths", "zoo.random_state", "zoo.nn", "zoo.losses", "zoo.metrics", "zoo.images", "zoo.weights",
+      "zoo.state_dicts")),
     ("data", "DataModules (Lightning), by name", ("datamodules",)),
     ("models", "GANModule and one file per variant; loading", (
         "zoo.strategies", "zoo.models", "zoo.checkpoints", "zoo.api")),
