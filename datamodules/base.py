@@ -1,33 +1,43 @@
-"""Shared pieces of the DataModules: loaders, splits, in-memory images, downloads.
+"""The base classes of the DataModules: loaders, splits, in-memory images, downloadable files.
 
-The labelled image data sets fit in RAM as a uint8 tensor ``(N, C, H, W)``.
-Samples are converted on the fly to float32 in ``[-1, 1]`` (``x / 127.5 - 1``),
-the range of a ``tanh`` generator, and batches are ``(images, labels)`` with
-images ``(B, C, H, W)`` float32 and labels ``(B,)`` int64.
+The labelled image data sets fit in RAM as a uint8 tensor ``(N, C, H, W)``
+(:mod:`datamodules.image_tensors`), and batches are ``(images, labels)`` with
+images ``(B, C, H, W)`` float32 in ``[-1, 1]`` and labels ``(B,)`` int64.
 
 * :class:`InMemoryDataModule`: loaders, the three splits, a cheap ``repr``;
   :class:`ImageDataModule` adds the image shape, classes and the random flip.
 * :class:`AugmentedSplits`: splits built by ``make_dataset(split, augment)``,
   for data augmented at every fetch (the folder and translation DataModules).
-* :class:`DownloadableData`: ``prepare_data`` for files that are downloaded
-  when missing, else a :class:`DataNotFoundError`; :class:`HeldOutImageDataModule`
-  is the MNIST / CIFAR-10 pattern (official train/test files, ``val_size``
-  training images held out with a fixed seed).
+* :class:`HeldOutImageDataModule`: the MNIST / CIFAR-10 pattern (official
+  train/test files, downloaded when missing by :class:`~datamodules.downloads.DownloadableData`,
+  ``val_size`` training images held out with a fixed seed).
+
+The shared pieces beneath them are re-exported here, so ``from datamodules.base import ...``
+reaches all of them: the in-memory images (:func:`to_image_tensor`, :func:`normalize`,
+:class:`ImageTensorDataset`, :class:`RandomHorizontalFlip`, :func:`split_off`,
+:func:`check_image_size`) from :mod:`datamodules.image_tensors`, and the missing-files
+error and the download mixin (:class:`DataNotFoundError`, :class:`DownloadableData`)
+from :mod:`datamodules.downloads`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.downloads import DataNotFoundError, DownloadableData  # re-exported
+from datamodules.image_tensors import (  # re-exported
+    ImageTensorDataset,
+    RandomHorizontalFlip,
+    check_image_size,
+    normalize,
+    split_off,
+    to_image_tensor,
+)
 from datamodules.resumable import ResumableDataLoader
 
 from zoo.paths import data_dir as default_data_dir
@@ -37,158 +47,6 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 DIGIT_CLASSES: tuple[str, ...] = tuple(str(i) for i in range(10))
 """The class names of the digit data sets: ``"0"`` .. ``"9"``."""
-
-_RESIZE_CHUNK = 4096  # images resized per interpolate call (bounds float memory)
-
-
-class DataNotFoundError(FileNotFoundError):
-    """A data set's files are missing (and could not be downloaded).
-
-    The message names the data set, the missing files, the folder they belong in
-    and where to download them.  Build one with :meth:`for_files`.
-    """
-
-    @classmethod
-    def for_files(
-        cls,
-        dataset: str,
-        folder: str | Path,
-        missing: Iterable[str],
-        urls: Iterable[str],
-        *,
-        hint: str = "",
-        download: bool = False,
-        cause: BaseException | None = None,
-    ) -> "DataNotFoundError":
-        """Compose the single, complete error message.
-
-        Args:
-            dataset: Human name of the data set, e.g. ``"MNIST"``.
-            folder: The exact folder the files must be in.
-            missing: The missing file names.
-            urls: Where to download them.
-            hint: An extra sentence on how to lay the files out.
-            download: Whether automatic download was enabled.
-            cause: The exception of a failed automatic download, if any.
-        """
-        missing = list(missing)
-        lines = [
-            f"{dataset} data not found: missing {', '.join(missing)} in {folder}",
-            f"Put the files in {folder}",
-        ]
-        if hint:
-            lines.append(hint)
-        lines.append("Download from:")
-        lines.extend(f"  {url}" for url in urls)
-        if cause is not None:
-            lines.append(f"Automatic download failed: {type(cause).__name__}: {cause}")
-        elif download:
-            lines.append("prepare_data() downloads them (download=True); the Trainer calls it before setup().")
-        else:
-            lines.append("Automatic download is off (download=False).")
-        err = cls("\n".join(lines))
-        err.dataset, err.folder, err.missing = dataset, Path(folder), missing
-        return err
-
-
-def to_image_tensor(images: np.ndarray | Tensor, image_size: int | None = None) -> Tensor:
-    """Convert uint8 images to a contiguous uint8 tensor ``(N, C, H, W)``.
-
-    Args:
-        images: uint8 array ``(N, H, W)`` (grey) or ``(N, H, W, C)`` (channels last).
-        image_size: Output height and width; the images are resized (bilinear,
-            antialiased, rounded back to uint8) only when their size differs.
-            ``None`` keeps the native size.
-    """
-    tensor = torch.as_tensor(np.asarray(images))
-    if tensor.dtype != torch.uint8:
-        raise TypeError(f"images must be uint8, got {tensor.dtype}")
-    if tensor.ndim == 3:
-        tensor = tensor.unsqueeze(1)
-    elif tensor.ndim == 4:
-        tensor = tensor.permute(0, 3, 1, 2)
-    else:
-        raise ValueError(f"images must be (N, H, W) or (N, H, W, C), got shape {tuple(tensor.shape)}")
-    tensor = tensor.contiguous()
-    if image_size is None or tuple(tensor.shape[-2:]) == (image_size, image_size):
-        return tensor
-    if image_size < 1:
-        raise ValueError(f"image_size must be >= 1, got {image_size}")
-    out = torch.empty((*tensor.shape[:2], image_size, image_size), dtype=torch.uint8)
-    for start in range(0, len(tensor), _RESIZE_CHUNK):
-        chunk = tensor[start : start + _RESIZE_CHUNK].float()
-        resized = F.interpolate(
-            chunk, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True
-        )
-        out[start : start + len(chunk)] = resized.round_().clamp_(0, 255).to(torch.uint8)
-    return out
-
-
-def split_off(num: int, val_size: int, seed: int) -> tuple[Tensor, Tensor]:
-    """Sorted ``(train_indices, val_indices)``: ``val_size`` of ``range(num)`` drawn with ``seed``."""
-    if not 0 <= val_size < num:
-        raise ValueError(f"val_size must be in [0, {num}) for {num} training images, got {val_size}")
-    perm = torch.randperm(num, generator=torch.Generator().manual_seed(seed))
-    return perm[val_size:].sort().values, perm[:val_size].sort().values
-
-
-class ImageTensorDataset(Dataset):
-    """Labelled uint8 images held in memory, served as float32 in ``[-1, 1]``.
-
-    Args:
-        images: uint8 tensor ``(N, C, H, W)``.
-        labels: int64 tensor ``(N,)``.
-    """
-
-    def __init__(self, images: Tensor, labels: Tensor) -> None:
-        if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
-        if labels.shape != (len(images),):
-            raise ValueError(f"labels must have shape ({len(images)},), got {tuple(labels.shape)}")
-        self.images = images
-        self.labels = labels.to(torch.int64)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        return normalize(self.images[index]), self.labels[index]
-
-    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Tensor, Tensor]]:
-        """Batched fetch used by ``DataLoader``: one indexing op instead of one per sample."""
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        return list(zip(normalize(self.images[idx]).unbind(0), self.labels[idx].unbind(0)))
-
-
-class RandomHorizontalFlip(Dataset):
-    """Wraps an ``(image, label)`` data set and mirrors each image left-right with probability ``p``."""
-
-    def __init__(self, dataset: Dataset, p: float = 0.5) -> None:
-        self.dataset = dataset
-        self.p = p
-
-    def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        image, label = self.dataset[index]
-        if torch.rand(()) < self.p:
-            image = image.flip(-1)
-        return image, label
-
-    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Tensor, Tensor]]:
-        """Batched fetch: flips are still decided per sample."""
-        if hasattr(self.dataset, "__getitems__"):
-            samples = self.dataset.__getitems__(indices)
-        else:
-            samples = [self.dataset[i] for i in indices]
-        flips = (torch.rand(len(samples)) < self.p).tolist()
-        return [(img.flip(-1) if f else img, lab) for (img, lab), f in zip(samples, flips)]
-
-
-def normalize(images: Tensor) -> Tensor:
-    """uint8 ``[0, 255]`` -> float32 ``[-1, 1]`` (``x / 127.5 - 1``)."""
-    return images.to(torch.float32).div_(127.5).sub_(1.0)
 
 
 class InMemoryDataModule(pl.LightningDataModule):
@@ -381,13 +239,6 @@ class ImageDataModule(InMemoryDataModule):
         return dataset
 
 
-def check_image_size(image_size: int) -> int:
-    """Validate an ``image_size`` argument."""
-    if image_size < 1:
-        raise ValueError(f"image_size must be >= 1, got {image_size}")
-    return image_size
-
-
 class AugmentedSplits:
     """Mixin for DataModules augmented at every fetch (random crops and flips, random pairing).
 
@@ -409,52 +260,6 @@ class AugmentedSplits:
         training augmentation (train only), else the deterministic version."""
         dataset = super().split_dataset(split)  # type: ignore[misc]
         return self.make_dataset(split, augment=False) if split == "train" and not augment else dataset
-
-
-class DownloadableData:
-    """Mixin: ``prepare_data`` for files under a data folder that are downloaded when missing.
-
-    Subclasses set ``download`` and implement :meth:`missing_files`,
-    :meth:`fetch` and :meth:`not_found`.  Missing files with ``download=False``,
-    a failed download, or a download that did not bring every file raise one
-    :class:`DataNotFoundError` (:meth:`not_found`); so does :meth:`check_files`
-    (``setup`` without the files).
-    """
-
-    download: bool = True
-
-    def missing_files(self) -> list[str]:
-        """Subclasses: the names of the needed files (or folders) not present."""
-        raise NotImplementedError
-
-    def fetch(self) -> None:
-        """Subclasses: download (and extract) the files; raise on failure."""
-        raise NotImplementedError
-
-    def not_found(self, missing: list[str], cause: BaseException | None = None) -> DataNotFoundError:
-        """Subclasses: the error for ``missing`` (``cause``: the failed download, if any)."""
-        raise NotImplementedError
-
-    def check_files(self) -> None:
-        """Raise :meth:`not_found` when files are missing."""
-        missing = self.missing_files()
-        if missing:
-            raise self.not_found(missing)
-
-    def prepare_data(self) -> None:
-        """Download missing files when ``download`` is true, else raise :class:`DataNotFoundError`."""
-        missing = self.missing_files()
-        if not missing:
-            return
-        if not self.download:
-            raise self.not_found(missing)
-        try:
-            self.fetch()
-        except Exception as exc:  # offline, server down, checksum mismatch, corrupt archive, ...
-            raise self.not_found(missing, cause=exc) from exc
-        still_missing = self.missing_files()
-        if still_missing:
-            raise self.not_found(still_missing, cause=RuntimeError("the download finished without these files"))
 
 
 class HeldOutImageDataModule(DownloadableData, ImageDataModule):
