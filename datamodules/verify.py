@@ -165,6 +165,15 @@ def _write_entries(folder: Path, entries: dict[str, list]) -> None:
 # -- verification ---------------------------------------------------------------------------
 
 
+def _store_checks(folder: str, known: dict[str, list], checked: dict[str, list]) -> None:
+    """Write ``folder``'s cache entry: ``known`` updated with ``checked`` (file name -> ``[size, mtime_ns,
+    width, height, error]`` of every file listed there), less the files deleted since."""
+    known.update(checked)
+    for name in [n for n in known if n not in checked and not os.path.isfile(os.path.join(folder, n))]:
+        del known[name]
+    _write_entries(Path(folder), known)
+
+
 def default_workers() -> int:
     """Threads of the pool: the CPUs this process may use, at most 8."""
     try:
@@ -222,20 +231,11 @@ def verify_images(files: Iterable[str | Path], *, progress: bool | None = None, 
         threads = workers if len(todo) > PARALLEL_FROM else 1
         for i, check in zip(todo, _check_all([paths[i] for i in todo], threads, show)):
             checks[i] = check
-        if use_cache:
-            changed = {absolute[os.path.dirname(names[i])] for i in todo}
-            for folder in changed:
-                known = entries[folder]
-                listed = set()
-                for i in by_folder[folder]:
-                    check = checks[i]
-                    assert check is not None
-                    name = os.path.basename(names[i])
-                    listed.add(name)
-                    known[name] = [*stamps[i], check.width, check.height, check.error]
-                for name in [n for n in known if n not in listed and not os.path.isfile(os.path.join(folder, n))]:
-                    del known[name]  # files deleted since
-                _write_entries(Path(folder), known)
+        if use_cache:  # each folder with a file decoded now gets its entry rewritten
+            for folder in {absolute[os.path.dirname(names[i])] for i in todo}:
+                _store_checks(folder, entries[folder], {
+                    os.path.basename(names[i]): [*stamps[i], checks[i].width, checks[i].height, checks[i].error]
+                    for i in by_folder[folder]})
     return Verification({path: check for path, check in zip(paths, checks) if check is not None}, len(todo))
 
 
