@@ -56,21 +56,21 @@ def test_budgets_and_equal_iteration_points():
 
 
 def test_docs_sections_keep_their_own_blocks_and_images(tmp_path, monkeypatch):
-    import benchmarks.run as run
+    import benchmarks.report as report
 
-    monkeypatch.setattr(run, "DOCS_IMAGES", tmp_path / "images")
+    monkeypatch.setattr(report, "DOCS_IMAGES", tmp_path / "images")
     page = tmp_path / "benchmarks.md"
     page.write_text("# Benchmarks\n")
     (tmp_path / "plot.png").write_bytes(b"png")
     payload = {"command": "python -m benchmarks.run", "runs": [], "plots": {"sweep_batch": "plot.png"},
                "environment": {"cpu": "cpu", "cpu_count": 2, "gpu": None, "threads": 1, "torch": "t",
                                "lightning": "l", "python": "p", "commit": "c", "date": "d"}}
-    run.write_docs(payload, tmp_path, page)
+    report.write_docs(payload, tmp_path, page)
     sweeps = {"batch": [{"model": "cgan", "batch": 16, "ms_per_iteration": 150.0, "peak_memory_mb": 700.0},
                         {"model": "cgan", "batch": 32, "ms_per_iteration": 290.0, "peak_memory_mb": 720.0}]}
-    run.write_docs({**payload, "command": "python -m benchmarks.run --sweep batch=16", "sweeps": sweeps}, tmp_path,
-                   page, section="sweeps")
-    run.write_docs({**payload, "command": "python -m benchmarks.run --seeds 2"}, tmp_path, page)  # replaces its own
+    report.write_docs({**payload, "command": "python -m benchmarks.run --sweep batch=16", "sweeps": sweeps},
+                      tmp_path, page, section="sweeps")
+    report.write_docs({**payload, "command": "python -m benchmarks.run --seeds 2"}, tmp_path, page)  # replaces its own
     text = page.read_text()
     assert text.count("Produced by") == 2 and "--seeds 2" in text and "--sweep batch=16" in text
     assert "](images/benchmarks/sweeps_plot.png)" in text and "](images/benchmarks/plot.png)" in text
