@@ -24,6 +24,10 @@ It prints, per weight, one JSON line and the ``PretrainedWeights(...)`` entry to
 paste into the model's ``WEIGHTS`` (its sha256, constructor arguments and
 metrics changed); ``tests/test_pretrained.py`` checks that every declaration
 matches its file. It never fails on a time.
+
+The recipes and their figures are in :mod:`benchmarks.pretrained_recipes`, the sizes,
+cold starts and the docs table in :mod:`benchmarks.pretrained_report`; this module
+trains, writes the files and their declarations, and re-exports both.
 """
 
 from __future__ import annotations
@@ -31,13 +35,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import math
 import pprint
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,147 +46,30 @@ import torch
 from torchvision.utils import save_image
 
 import zoo
-from benchmarks.class_conditional import evaluate as digits_scores
-from datamodules import DigitsDataModule
+from benchmarks.pretrained_recipes import (  # re-exported: the recipes, their bars and figures
+    RECIPES,
+    Recipe,
+    acceptance,
+    better,
+    passes,
+    ring_scores,
+    rounded,
+    translation_scores,
+)
+from benchmarks.pretrained_report import (  # re-exported: sizes, cold starts, the docs table
+    DOCS,
+    cold_start_seconds,
+    docs_table,
+    measure,
+    wheel_bytes,
+    write_docs,
+)
 from zoo.fit import main as fit_main
 from zoo.registry import MODELS
 from zoo.weights import PACKAGED_DIR, PROTOCOLS, read_packaged, save_packaged
 
 REPO = Path(__file__).resolve().parents[1]
 GRIDS = REPO / "docs" / "images" / "pretrained"
-DOCS = REPO / "docs" / "pretrained.md"
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How one packaged weight is made and judged.
-
-    Attributes:
-        model, name: the weight's tag ``model.name``.
-        flags: ``zoo.fit`` flags beyond the registry recipe (e.g. a narrower network to fit the size budget).
-        bars: the acceptance bar per metric: ``(">=" or "<=", value)``.
-        primary: the metric a new file must beat to replace the packaged one.
-        protocol: key of :data:`zoo.weights.PROTOCOLS`.
-        makes: what the generator makes, in words.
-        seed: ``--seed_everything`` of the run.
-    """
-
-    model: str
-    name: str
-    flags: tuple[str, ...]
-    bars: dict[str, tuple[str, float]]
-    primary: str
-    protocol: str
-    makes: str
-    seed: int = 0
-
-    @property
-    def tag(self) -> str:
-        return f"{self.model}.{self.name}"
-
-
-#: One per packaged weight. The bars are those of each variant's acceptance (docs/models/<model>.md).
-RECIPES: dict[str, Recipe] = {r.tag: r for r in (
-    Recipe("cgan", "digits", (), {"conditional_accuracy": (">=", 0.95), "fd_ratio": ("<=", 3.0)},
-           "conditional_accuracy", "digits", "32x32 digits of a chosen class"),
-    Recipe("acgan", "digits", (), {"conditional_accuracy": (">=", 0.95), "fd_ratio": ("<=", 3.0)},
-           "conditional_accuracy", "digits", "32x32 digits of a chosen class"),
-    Recipe("dcgan", "digits", (), {"fd_ratio": ("<=", 3.0)}, "fd_ratio", "digits", "32x32 digits"),
-    # seed 0 reached code accuracy 0.665 (under the bar; docs/models/infogan.md: seeds differ by 0.1)
-    Recipe("infogan", "digits", (), {"code_accuracy": (">=", 0.70)}, "code_accuracy", "digits",
-           "32x32 digits; the categorical code picks the digit, two continuous codes its style", seed=1),
-    # SGAN's product is its classifier: the bar is the supervised baseline on the same 100 labels (0.922)
-    Recipe("sgan", "digits", (), {"test_accuracy": (">=", 0.922)}, "test_accuracy", "digits",
-           "a digit classifier trained on 100 labels (and 32x32 digits)"),
-    # conditional (the digits recipe): the label picks the digit; the bars are issue 14's
-    Recipe("progan", "digits", (), {"min_class_share": (">=", 0.05), "fd_ratio": ("<=", 3.0)}, "fd_ratio",
-           "digits", "32x32 digits of a chosen class, grown from 4x4"),
-    Recipe("gan", "circle", (), {"radius_error": ("<=", 0.1), "min_sector_share": (">=", 0.05)},
-           "min_sector_share", "ring", "2-D points on the unit ring"),
-    # a 16-channel U-Net (1.0 M parameters instead of 16.7 M) keeps the packaged files small
-    Recipe("pix2pix", "digit_outlines", ("--model.generator_channels", "16"), {"identity_accuracy": (">=", 0.90)},
-           "identity_accuracy", "translation", "digit outline -> filled digit (32x32)"),
-    Recipe("cyclegan", "digit_strokes", (),
-           {"identity_accuracy": (">=", 0.90), "identity_accuracy_BtoA": (">=", 0.90)},
-           "identity_accuracy", "translation", "thin-stroke digit <-> thick-stroke digit (32x32)"),
-)}
-
-
-def passes(value: float, bar: tuple[str, float]) -> bool:
-    op, threshold = bar
-    return value >= threshold if op == ">=" else value <= threshold
-
-
-def better(new: float, old: float, bar: tuple[str, float]) -> bool:
-    return new > old if bar[0] == ">=" else new < old
-
-
-# --- measurement -------------------------------------------------------------------------
-
-
-def ring_scores(model, n: int = 1000) -> dict[str, float]:
-    """The 2-D toy: mean distance of ``n`` samples from the origin (data: 1.0) and the smallest
-    share of them in 8 equal angular sectors (uniform: 0.125)."""
-    torch.manual_seed(123)
-    points = model.sample(n).float()
-    angles = torch.atan2(points[:, 1], points[:, 0])
-    sectors = torch.bincount(((angles + math.pi) / (2 * math.pi) * 8).long().clamp(0, 7), minlength=8)
-    radius = points.norm(dim=1).mean().item()
-    return {"radius": radius, "radius_error": abs(radius - 1.0), "min_sector_share": sectors.min().item() / n}
-
-
-@torch.no_grad()
-def translation_scores(model, datamodule) -> dict[str, float]:
-    """The figures of the model's ``test_step`` on the task's test split, computed the same way
-    without a Trainer (so a running training loop can call it): identity accuracy, and with a
-    ground truth L1, PSNR (per image, averaged) and SSIM; ``_BtoA`` for the inverse direction."""
-    from zoo.metrics.digits import load_digits_classifier
-    from zoo.metrics.paired import l1_distance, psnr, ssim
-
-    datamodule.setup("test")
-    classifier = load_digits_classifier(model.device)
-    ground_truth = model.ground_truth_always or bool(getattr(datamodule, "eval_has_ground_truth", False))
-    sums: dict[str, float] = {}
-    count: dict[str, int] = {}
-
-    def add(key: str, value: torch.Tensor, n: int) -> None:
-        sums[key] = sums.get(key, 0.0) + float(value) * n
-        count[key] = count.get(key, 0) + n
-
-    for batch in datamodule.test_dataloader():
-        batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}
-        for direction in model.directions:
-            source, target, labels = ((batch["A"], batch["B"], batch["A_label"]) if direction == "AtoB"
-                                      else (batch["B"], batch["A"], batch["B_label"]))
-            suffix, n = ("" if direction == "AtoB" else "_BtoA"), len(source)
-            output = model.translator(direction)(source)
-            if ground_truth:
-                add("l1" + suffix, l1_distance(output, target), n)
-                add("psnr" + suffix, psnr(output, target, per_image=True).mean(), n)
-                add("ssim" + suffix, ssim(output, target), n)
-            if bool((labels >= 0).all()):
-                add("identity_accuracy" + suffix, (classifier(output).argmax(1) == labels).float().mean(), n)
-    return {key: sums[key] / count[key] for key in sums}
-
-
-def acceptance(tag: str, model) -> dict[str, float]:
-    """The figures ``tag``'s weights are judged by, measured on ``model`` (eval mode, seeded)."""
-    recipe = RECIPES[tag]
-    model.eval()
-    if recipe.protocol == "digits":
-        scores = digits_scores(recipe.model, model, DigitsDataModule())
-        keep = ("fd", "fd_floor", "fd_ratio", "conditional_accuracy", "code_accuracy", "test_accuracy",
-                "min_class_share")
-        return {key: float(scores[key]) for key in keep if key in scores}
-    if recipe.protocol == "ring":
-        return ring_scores(model)
-    from datamodules.registry import DATAMODULES
-
-    return translation_scores(model, DATAMODULES.get(MODELS.entry(recipe.model).default_data)())
-
-
-def rounded(metrics: dict[str, float]) -> dict[str, float]:
-    return {key: round(value, 4) for key, value in metrics.items()}
 
 
 # --- declarations ------------------------------------------------------------------------
@@ -301,78 +185,6 @@ def remeasure(tag: str) -> dict:
     print(json.dumps(result), flush=True)
     print(declaration(recipe, sha256, constructor_kwargs(shipped), metrics, meta["resolution"], meta["data"]), flush=True)
     return result
-
-
-# --- sizes and cold starts ----------------------------------------------------------------
-
-COLD_START = """
-import time
-start = time.perf_counter()
-import torch, zoo
-model = zoo.load({tag!r})
-{call}
-print(time.perf_counter() - start)
-"""
-
-
-def cold_start_seconds(tag: str, repeats: int = 3) -> float:
-    """Median wall time of a fresh interpreter importing zoo, loading ``tag`` and making 64 samples
-    (translation models: translating 64 test-sized inputs; the toy: 64 points)."""
-    model = RECIPES[tag].model
-    call = ("model.translate(torch.rand(64, model.hparams.in_channels, 32, 32) * 2 - 1)"
-            if RECIPES[tag].protocol == "translation" else "model.sample(64)")
-    times = []
-    for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", COLD_START.format(tag=tag, call=call)], capture_output=True,
-                             text=True, check=True, cwd=REPO)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return sorted(times)[len(times) // 2]
-
-
-def wheel_bytes() -> int:
-    """Size of the wheel built from this checkout (the venv's setuptools, no network)."""
-    with tempfile.TemporaryDirectory() as out:
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", out,
-                        str(REPO)], check=True, capture_output=True)
-        (wheel,) = Path(out).glob("*.whl")
-        return wheel.stat().st_size
-
-
-def measure() -> dict:
-    sizes = {w.tag: w.size_bytes for e in MODELS for w in e.weights if w.packaged}
-    result = {"packaged_bytes": sizes, "packaged_total_bytes": sum(v or 0 for v in sizes.values()),
-              "wheel_bytes": wheel_bytes(), "threads": torch.get_num_threads(),
-              "cold_start_seconds": {tag: round(cold_start_seconds(tag), 2) for tag in sorted(sizes)}}
-    print(json.dumps(result), flush=True)
-    return result
-
-
-# --- docs --------------------------------------------------------------------------------
-
-DOCS_BEGIN = "<!-- pretrained table: generated by python -m benchmarks.pretrained --docs -->"
-DOCS_END = "<!-- end of the generated table -->"
-
-
-def format_metrics(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{key} {value:g}" for key, value in metrics.items())
-
-
-def docs_table() -> str:
-    """The Markdown table of every packaged weight, from the declarations (the meta)."""
-    rows = ["| weight | makes | data | px | metrics (protocol below) | size | sample |", "|---|---|---|---|---|---|---|"]
-    for entry in sorted((w for e in MODELS for w in e.weights if w.packaged), key=lambda w: w.tag):
-        size = f"{entry.size_bytes / 1e6:.2f} MB" if entry.size_bytes else "missing"
-        grid = f"![{entry.tag}](images/pretrained/{entry.tag}.png)"
-        rows.append(f"| `{entry.tag}` | {entry.direction} | {entry.data} | {entry.resolution or '-'} | "
-                    f"{format_metrics(dict(entry.metrics))} | {size} | {grid} |")
-    protocols = "\n".join(f"* **{key}**: {text}" for key, text in PROTOCOLS.items())
-    return f"{DOCS_BEGIN}\n{chr(10).join(rows)}\n\nProtocols:\n\n{protocols}\n{DOCS_END}"
-
-
-def write_docs(path: Path = DOCS) -> None:
-    text = path.read_text()
-    begin, end = text.index(DOCS_BEGIN), text.index(DOCS_END) + len(DOCS_END)
-    path.write_text(text[:begin] + docs_table() + text[end:])
 
 
 def main() -> None:

@@ -36,8 +36,8 @@ def current_memory_bytes() -> int:
 
 
 def quality(model_name: str, module) -> dict[str, float]:
-    """The variant's acceptance figures on its embedded data (see ``benchmarks.pretrained``)."""
-    from benchmarks.pretrained import RECIPES, acceptance
+    """The variant's acceptance figures on its embedded data (see ``benchmarks.pretrained_recipes``)."""
+    from benchmarks.pretrained_recipes import RECIPES, acceptance
 
     (tag,) = [t for t, r in RECIPES.items() if r.model == model_name]
     rng = torch.random.get_rng_state()  # the run itself must not depend on the probe

@@ -22,7 +22,7 @@ with one extra callback, :class:`~benchmarks.probe.Probe`: it times every iterat
 process's resident memory (or ``max_memory_allocated`` on a GPU), measures the variant's quality at iterations 50, 100, 200, 400, ...
 and at the end (those seconds are kept out of the budget and the times), and
 stops the run when the budget is spent. Quality on the embedded data is the
-variant's acceptance figures (``benchmarks.pretrained.acceptance``: FD-digits
+variant's acceptance figures (``benchmarks.pretrained_recipes.acceptance``: FD-digits
 ratio, conditional / code / identity / test accuracy, ...); on other data,
 ``--metrics`` (FID / KID on the standard Inception weights) of the last
 checkpoint against the test split, as ``zoo.evaluate`` computes them.
