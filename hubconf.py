@@ -26,8 +26,12 @@ def _entry_point(name: str) -> Callable[..., Any]:
 
     entry.__name__ = entry.__qualname__ = name
     declared = _zoo.list_pretrained(name) if name in _zoo.list_models(pretrained=True) else []
-    entry.__doc__ = (f"``zoo.create_model({name!r}, weights=None, **kwargs)``: pretrained with ``weights``, "
-                     f"else untrained. Declared weights: {', '.join(declared) or 'none'}.")
+    capabilities = _zoo.get_model_class(name).capabilities  # what the model is, as its class declares it
+    use = "translate(images)" if capabilities.translates else f"sample(n{''.join(f', {c}=...' for c in capabilities.conditions)})"
+    article = "an" if capabilities.task[0] in "aeiou" else "a"
+    entry.__doc__ = (f"``zoo.create_model({name!r}, weights=None, **kwargs)``: {article} {capabilities.task} model "
+                     f"(``{use}``), pretrained with ``weights``, else untrained. "
+                     f"Declared weights: {', '.join(declared) or 'none'}.")
     return entry
 
 

@@ -193,7 +193,7 @@ class PhaseLog(pl.Callback):
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, model, *args) -> None:
-        if not model.grid_due():
+        if not model.grid_requested():
             return
         finished = model.schedule.phases[model.level()[2].index - 1]
         what = "fade" if finished.fading else "stabilize"
@@ -246,9 +246,7 @@ def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
 def save_grids(model, name: str, directory: Path) -> None:
     """The model's progress grid (and extra grids, e.g. InfoGAN's sweeps) as ``<name>[_<grid>].png``."""
     directory.mkdir(parents=True, exist_ok=True)
-    grids = {"": model.sample_grid()}
-    if hasattr(model, "extra_grids"):
-        grids.update({f"_{key}": value for key, value in model.extra_grids().items()})
+    grids = {("" if key == "samples" else f"_{key}"): value for key, value in model.progress_grids().items()}
     for suffix, (images, nrow) in grids.items():
         save_image(images, directory / f"{name}_digits{suffix}.png", nrow=nrow, normalize=True, value_range=(-1, 1))
 

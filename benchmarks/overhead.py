@@ -70,7 +70,7 @@ class PlainTrainer:
         self.world_size, self.is_global_zero = 1, True
         self.optimizers = optimizers
         self.lr_scheduler_configs: list = []
-        self.fit_loop = SimpleNamespace(epoch_loop=SimpleNamespace(total_batch_idx=0))
+        self.log_every_n_steps, self.max_steps, self.should_stop = 0, -1, False  # nothing is logged
         wrapped = [PlainOptimizer(o, self, i == module.iteration_optimizer) for i, o in enumerate(optimizers)]
         self.strategy = SimpleNamespace(_lightning_optimizers=wrapped,
                                         optimizer_step=lambda optimizer, closure=None, model=None: optimizer.step())
@@ -99,9 +99,9 @@ def plain_loop(module, loader, iterations: int, warmup: int, precision: str) -> 
             batch = next(batches)
         step = trainer.global_step
         while trainer.global_step == step:  # one iteration = one step of the iteration optimizer
+            module.on_train_batch_start(batch, batch_idx)  # the module counts its batches (n_critic, lazy R1)
             with autocast:
                 module.training_step(batch, batch_idx)
-            trainer.fit_loop.epoch_loop.total_batch_idx += 1
             batch_idx += 1
             if trainer.global_step == step:
                 batch = next(batches, None) or next(iter(loader))

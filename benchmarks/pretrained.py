@@ -65,6 +65,7 @@ from benchmarks.pretrained_report import (  # re-exported: sizes, cold starts, t
     write_docs,
 )
 from zoo.fit import main as fit_main
+from zoo.models.progan import ProGAN
 from zoo.registry import MODELS
 from zoo.weights import PACKAGED_DIR, PROTOCOLS, read_packaged, save_packaged
 
@@ -133,7 +134,8 @@ def make(tag: str, force: bool = False, runs_dir: str | None = None) -> dict:
         seconds = time.perf_counter() - start
         trained = cli.model
         shape = getattr(cli.datamodule, "image_shape", None)
-        resolution = getattr(trained, "trained_resolution", None) or (int(shape[-1]) if shape and len(shape) == 3 else None)
+        grown = trained.trained_resolution if isinstance(trained, ProGAN) else None  # the resolution it grew to
+        resolution = grown or (int(shape[-1]) if shape and len(shape) == 3 else None)
         data = f"{entry.default_data} (embedded)"
         meta = {"data": data, "resolution": resolution, "protocol": PROTOCOLS[recipe.protocol], "seed": recipe.seed,
                 "command": command(recipe), "train_seconds": round(seconds, 1), "steps": cli.trainer.global_step,

@@ -19,6 +19,7 @@ import lightning.pytorch as pl
 import torch
 from tqdm.auto import tqdm
 
+from datamodules import DigitsDataModule
 from zoo.registry import MODELS
 
 MILESTONES = tuple(50 * 2**k for k in range(12))  # 50, 100, 200, ... iterations: the equal-iteration points
@@ -36,14 +37,21 @@ def current_memory_bytes() -> int:
 
 
 def quality(model_name: str, module) -> dict[str, float]:
-    """The variant's acceptance figures on its embedded data (see ``benchmarks.pretrained_recipes``)."""
-    from benchmarks.pretrained_recipes import RECIPES, acceptance
+    """The variant's acceptance figures on its embedded data (see ``benchmarks.pretrained_recipes``); a model
+    without a recipe (one outside the package) that samples the digits gets FD-digits and its floor."""
+    from benchmarks.pretrained_recipes import RECIPES, acceptance, digits_scores
 
-    (tag,) = [t for t, r in RECIPES.items() if r.model == model_name]
+    tags = [t for t, r in RECIPES.items() if r.model == model_name]
     rng = torch.random.get_rng_state()  # the run itself must not depend on the probe
     was_training = module.training
     try:
-        return acceptance(tag, module)
+        if tags:
+            return acceptance(tags[0], module)
+        if not (type(module).capabilities.samples and MODELS.entry(model_name).default_data == "digits"):
+            return {}
+        module.eval()
+        return {k: float(v) for k, v in digits_scores(model_name, module, DigitsDataModule()).items()
+                if k in ("fd", "fd_floor", "fd_ratio")}
     finally:
         torch.random.set_rng_state(rng)
         module.train(was_training)

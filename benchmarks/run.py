@@ -54,6 +54,7 @@ from pathlib import Path
 
 import torch
 
+from zoo.registry import MODELS, UnknownNameError
 from benchmarks.probe import MILESTONES, Probe  # re-exported: the callback of every run
 from benchmarks.report import (  # re-exported: the record, the tables, plots and docs
     DOCS_SECTION,
@@ -213,12 +214,27 @@ def sweep_runs(models: list[str], knob: str, values: list[int], out: Path, devic
     return rows
 
 
+def chosen_models(spec: str, parser: argparse.ArgumentParser) -> list[str]:
+    """``--models``: ``all``, or registered names and class paths (importing a model outside the package
+    registers it); an unknown one is a usage error listing the registered models."""
+    import zoo
+
+    models = zoo.list_models() if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
+    try:
+        for model in models:
+            MODELS.resolve(model)
+    except UnknownNameError as err:
+        parser.error(f"{err}; valid choices: {', '.join(zoo.list_models())}, all")
+    return models
+
+
 def main(argv: list[str] | None = None) -> dict:
     import zoo
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="all", help="comma-separated registered models, or all (default)")
+    parser.add_argument("--models", default="all",
+                        help="comma-separated registered models (or class paths of models outside the package), or all")
     parser.add_argument("--data", default=None, help="a zoo.fit --data value for every model (default: each model's "
                                                      "embedded data)")
     parser.add_argument("--budget", type=parse_budget, default=None, help="training wall time per run (default 2m)")
@@ -235,10 +251,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--docs", nargs="?", const=DOCS_SECTION, default=None, metavar="SECTION",
                         help="regenerate docs/benchmarks.md's table and plots (a named SECTION: its own block)")
     args = parser.parse_args(argv)
-    models = zoo.list_models() if args.models == "all" else [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in zoo.list_models()]
-    if unknown:
-        parser.error(f"unknown model(s) {', '.join(unknown)}; valid choices: {', '.join(zoo.list_models())}, all")
+    models = chosen_models(args.models, parser)
     budget = args.budget or (QUICK_BUDGET if args.quick else 120.0)
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
     if seeds < 0:

@@ -21,6 +21,7 @@ class SaveRankWeights(pl.Callback):
             "global_step": trainer.global_step,
             "world_size": trainer.world_size,
             "strategy": type(trainer.strategy).__name__,
-            "find_unused_parameters": getattr(trainer.strategy, "_ddp_kwargs", {}).get("find_unused_parameters"),
+            # what the networks' own DDP wrappers search for (GANDDPStrategy wraps each network)
+            "find_unused_parameters": any(wrapper.find_unused_parameters for wrapper in pl_module._ddp.values()),
         }
         torch.save(state, self.directory / f"rank{trainer.global_rank}.pt")

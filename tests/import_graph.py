@@ -32,13 +32,14 @@ TOP_LEVEL_MODULES = ("hubconf",)  # single files at the repository root, when pr
 LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("core", "plain torch: networks, losses, metrics, images, weights files, the registries",
      ("zoo.registry", "zoo.paths", "zoo.random_state", "zoo.nn", "zoo.losses", "zoo.metrics", "zoo.images", "zoo.weights",
-      "zoo.state_dicts")),
+      "zoo.state_dicts", "zoo.precision")),
     ("data", "DataModules (Lightning), by name", ("datamodules",)),
     ("models", "GANModule and one file per variant; loading", (
         "zoo.strategies", "zoo.models", "zoo.checkpoints", "zoo.api")),
     ("training", "callbacks, loggers, checkpoint files", ("zoo.callbacks", "zoo.loggers", "zoo.checkpoint_io")),
     ("entry points", "commands, the package facade, benchmarks", (
-        "zoo.fit", "zoo.evaluate", "zoo.translate", "zoo.sample", "zoo.export", "zoo", "benchmarks", "hubconf")),
+        "zoo.fit", "zoo.fit_setup", "zoo.resume", "zoo.evaluate", "zoo.translate", "zoo.translation_files", "zoo.sample",
+        "zoo.export", "zoo", "benchmarks", "hubconf")),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 
 import zoo
 from tests.conftest import REPO, subprocess_env
+from tests.one_file_model import CLASS_PATH, write_one_file_model
 
 pytestmark = pytest.mark.ddp
 
@@ -40,8 +42,10 @@ RUNS: dict[str, tuple[str, ...]] = {
     "cgan_metrics": ("--model", "cgan", "--trainer.max_steps", "2", *SMALL, *METRICS),
     # the other variants at their defaults
     **{name: ("--model", name, "--trainer.fast_dev_run", "2") for name in ("acgan", "gan", "infogan", "sgan")},
+    # the one-file model of docs/architecture.md, from a folder on PYTHONPATH (tests/test_one_file_model.py)
+    "mygan": ("--model", CLASS_PATH, "--trainer.max_steps", "3", "--model.channels", "8", "--model.r1_weight", "1"),
 }
-assert {flags[1] for flags in RUNS.values()} == set(zoo.list_models()), "every registered model runs under DDP"
+assert {flags[1] for flags in RUNS.values()} - {CLASS_PATH} == set(zoo.list_models()), "every registered model runs under DDP"
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +54,11 @@ def ddp_runs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ddp")
     spec = root / "runs.json"
     spec.write_text(json.dumps(RUNS))
+    plugins = write_one_file_model(root / "plugins").parent
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                "-m", "tests.ddp_runs", str(spec)]
     env = subprocess_env() | {"ZOO_CACHE_DIR": str(root / "cache")}  # the metrics run's real statistics
+    env["PYTHONPATH"] = str(plugins) + os.pathsep + env["PYTHONPATH"]
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=600)
     assert out.returncode == 0, out.stderr[-6000:]
     return root
@@ -137,7 +143,7 @@ def test_metrics_under_ddp_are_written_once_and_equal_the_checkpoints_value(ddp_
         assert record[name] == pytest.approx(single[name], rel=1e-6), name
 
 
-@pytest.mark.parametrize("name", ["acgan", "gan", "infogan", "sgan"])
+@pytest.mark.parametrize("name", ["acgan", "gan", "infogan", "sgan", "mygan"])
 def test_the_other_models_fast_dev_run_under_ddp_with_identical_ranks(ddp_runs, name):
     rank0, rank1 = load_ranks(ddp_runs, name)
     assert rank0["global_step"] == rank1["global_step"] > 0

@@ -44,7 +44,7 @@ IN_PROCESS = re.compile(r"^((?:[A-Z_]+=\S+ )*)python -m ([\w.]+)((?: [^|&;<>`$()
 COVERED_ELSEWHERE = {
     "--trainer.strategy ddp": ("tests/test_ddp.py::test_cgan_trains_under_two_process_ddp_and_ranks_hold_identical_weights",
                                "tests/ddp_runs.py"),
-    "WandbLogger": ("tests/test_fit_cli.py::test_wandb_logger_works_offline_next_to_the_csv_run_directory",
+    "--trainer.logger wandb": ("tests/test_fit_cli.py::test_wandb_logger_works_offline_next_to_the_csv_run_directory",
                     "tests/test_fit_cli.py"),
 }
 """Flags of ``zoo.fit`` lines whose runs need interpreters of their own (a DDP launch, wandb's process-wide

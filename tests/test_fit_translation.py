@@ -6,18 +6,19 @@ import pytest
 import torch
 
 from tests.fake_data import write_aligned_folder, write_unpaired_folder
-from zoo.fit import resolve_names
+from zoo.fit_setup import select
 
 SMALL = ["--model.generator_channels", "8", "--model.discriminator_channels", "8"]
 
 
 def test_published_names_follow_the_model():
-    paired = resolve_names(["--model", "pix2pix", "--data", "facades", "--data.image_size", "64"])
-    assert paired[2:] == ["--data", "datamodules.folders.PairedFolderDataModule", "--data.dataset=facades",
-                          "--data.image_size", "64"]
-    unpaired = resolve_names(["--model", "cyclegan", "--data=facades"])
-    assert unpaired[2:] == ["--data", "datamodules.folders.UnpairedFolderDataModule", "--data.dataset=facades"]
-    assert resolve_names(["--model", "cyclegan", "--data", "horse2zebra"])[3] == (
+    paired = select(["--model", "pix2pix", "--data", "facades", "--data.image_size", "64"])
+    assert paired.defaults()["data"] == {"class_path": "datamodules.folders.PairedFolderDataModule",
+                                         "init_args": {"dataset": "facades"}}
+    assert paired.rest == ["--data.image_size", "64"]  # LightningCLI parses the rest: the user's flag wins
+    unpaired = select(["--model", "cyclegan", "--data=facades"])
+    assert unpaired.defaults()["data"]["class_path"] == "datamodules.folders.UnpairedFolderDataModule"
+    assert select(["--model", "cyclegan", "--data", "horse2zebra"]).data_class_path == (
         "datamodules.folders.UnpairedFolderDataModule"
     )
 
@@ -25,10 +26,12 @@ def test_published_names_follow_the_model():
 def test_folder_paths_pick_the_datamodule_by_layout(tmp_path):
     aligned = write_aligned_folder(tmp_path / "facades_like")
     unpaired = write_unpaired_folder(tmp_path / "h2z")
-    args = resolve_names(["--model", "pix2pix", "--data", str(aligned)])
-    assert args[3:5] == ["datamodules.folders.PairedFolderDataModule", f"--data.root={aligned}"]
-    args = resolve_names(["--model", "cyclegan", "--data", str(unpaired)])
-    assert args[3:5] == ["datamodules.folders.UnpairedFolderDataModule", f"--data.root={unpaired}"]
+    chosen = select(["--model", "pix2pix", "--data", str(aligned)])
+    assert (chosen.data_class_path, chosen.data_init_args) == (
+        "datamodules.folders.PairedFolderDataModule", {"root": str(aligned)})
+    chosen = select(["--model", "cyclegan", "--data", str(unpaired)])
+    assert (chosen.data_class_path, chosen.data_init_args) == (
+        "datamodules.folders.UnpairedFolderDataModule", {"root": str(unpaired)})
 
 
 def test_pix2pix_trains_on_an_aligned_folder_with_linked_shapes(fit, tmp_path):
@@ -55,11 +58,12 @@ def test_cyclegan_trains_on_an_unpaired_folder(fit, tmp_path):
 
 
 def test_the_embedded_recipe_comes_with_the_default_data_only():
-    args = resolve_names(["--model", "cyclegan", "--trainer.max_steps", "5"])
-    assert args[2:4] == ["--data", "datamodules.translation_tasks.DigitStrokesDataModule"]
-    assert args[4:6] == ["--model.generator_channels", "16"]
-    assert args[-2:] == ["--trainer.max_steps", "5"]  # after the recipe's 2000: the user's flag wins
-    assert "--model.num_blocks" not in resolve_names(["--model", "cyclegan", "--data", "horse2zebra"])
+    chosen = select(["--model", "cyclegan", "--trainer.max_steps", "5"])
+    defaults = chosen.defaults()
+    assert defaults["data"]["class_path"] == "datamodules.translation_tasks.DigitStrokesDataModule"
+    assert defaults["model"]["init_args"]["generator_channels"] == 16
+    assert defaults["trainer.max_steps"] == 2000 and chosen.rest == ["--trainer.max_steps", "5"]  # a default: 5 wins
+    assert "num_blocks" not in select(["--model", "cyclegan", "--data", "horse2zebra"]).defaults()["model"]["init_args"]
 
 
 def test_recipe_flags_reach_the_model(fit):

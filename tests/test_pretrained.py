@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import zoo
+from zoo.models.base import shared_setting_defaults
 from benchmarks.pretrained import RECIPES, acceptance, passes
 from tests.conftest import REPO
 from zoo.registry import MODELS
@@ -66,8 +67,9 @@ def test_declaration_matches_its_file(tag):
     saved = payload["hparams"]
     # an argument added to the constructor after the file was made is absent from it: the file still
     # describes the module as long as the declaration leaves that argument at its default
-    defaults = inspect.signature(type(rebuilt).__init__).parameters
-    assert all(declared[k] == defaults[k].default for k in set(declared) - set(saved)), set(declared) - set(saved)
+    own = {k: p.default for k, p in inspect.signature(type(rebuilt).__init__).parameters.items()}
+    defaults = {**shared_setting_defaults(), **type(rebuilt).settings(), **own}  # the shared settings' too
+    assert all(declared[k] == defaults[k] for k in set(declared) - set(saved)), set(declared) - set(saved)
     assert normalised({k: v for k, v in declared.items() if k in saved}) == normalised(saved)
     assert entry.data and entry.protocol and entry.licence and entry.direction
 

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 import zoo
+import zoo.translation_files
 from tests.nn.reference_layout import RefResnetGenerator, randomise
 from zoo.translate import SAVE_OPTIONS, main
 
@@ -244,7 +245,7 @@ def test_formats_pillow_cannot_write_become_png(cyclegan, tmp_path, monkeypatch,
     import zoo.translate
 
     _, ckpt = cyclegan
-    monkeypatch.setattr(zoo.translate, "_can_write", lambda fmt, mode: fmt != "WEBP")  # a Pillow without WebP
+    monkeypatch.setattr(zoo.translation_files, "_can_write", lambda fmt, mode: fmt != "WEBP")  # a Pillow without WebP
     (tmp_path / "in").mkdir()
     random_image("RGB", (9, 7), 0).save(tmp_path / "in" / "x.webp")
     assert run("--ckpt", ckpt, "--input", tmp_path / "in", "--output", tmp_path / "out") == 0

@@ -24,7 +24,6 @@ from zoo.weights import (
     PretrainedWeights,
     StateDictMismatchError,
     check_sha256,
-    is_packaged_format,
     load_reference_generator,
     packaged_payload,
     read_packaged,
@@ -133,31 +132,18 @@ def pretrained_generator(
 
     ``weights`` is a declared name (``"horse2zebra"``, ``"digits"``) or the path of a file: a
     reference ``.pth`` state dict (the network is the one all of ``model``'s released files
-    use) or a zoo weights file. For the zoo's own weights this is
-    ``zoo.load(model, weights=...).export_network()`` (the EMA generator where kept).
+    use) or a zoo weights file. It is the ``export_network()`` of the module :func:`load` gives
+    (the EMA generator where kept; the released network itself for a reference file).
     """
-    entry = _weighted_entry(model)
-    path = Path(weights).expanduser()
-    is_path = path.suffix in (".pth", ".pt") or path.exists()
-    zoo_format = is_packaged_format(path) if is_path else not entry.get_weights(str(weights)).reference_format
-    if zoo_format:
-        return load(model, weights=weights, cache_dir=cache_dir, progress=progress, sha256=sha256).export_network()
-    if is_path:
-        if sha256:
-            check_sha256(path, sha256, "weights file")
-        released = [w for w in entry.weights if w.reference_format]
-        declared, source = released[0], path
-    else:
-        declared = entry.get_weights(str(weights))
-        source = weights_file(declared, cache_dir, progress, sha256)
-    return load_reference_generator(source, declared.build_generator()).eval()
+    module = _from_weights(_weighted_entry(model), weights, cache_dir=cache_dir, progress=progress, sha256=sha256)
+    return module.export_network().eval()
 
 
-def _load_packaged(path: Path, declared: PretrainedWeights | None, map_location: str, model: str | None = None,
+def _load_packaged(path: Path, declared: PretrainedWeights | None, model: str | None = None,
                    payload: dict[str, Any] | None = None):
     """A zoo weights file -> the model's LightningModule, built with the declared (else the file's)
-    constructor arguments, the file's tensors loaded strictly, in eval mode. ``model`` (or the
-    declaration's) must be the file's model; ``payload`` is the file's contents when already read."""
+    constructor arguments, the file's tensors loaded strictly. ``model`` (or the declaration's) must be
+    the file's model; ``payload`` is the file's contents when already read."""
     payload = payload if payload is not None else read_packaged(path)
     expected = declared.model if declared is not None else model
     if expected is not None and payload["model"] != expected:
@@ -166,7 +152,36 @@ def _load_packaged(path: Path, declared: PretrainedWeights | None, map_location:
     module = cls(**(dict(declared.kwargs) if declared is not None else payload["hparams"]))
     module.load_pretrained_state(payload["state_dict"], what=f"the weights in {path}")
     module.weights_meta = dict(payload["meta"], tag=declared.tag if declared else None, file=str(path))
-    return module.eval().to(map_location)
+    return module
+
+
+def _from_reference(entry: ModelEntry, declared: PretrainedWeights, file: Path):
+    """A module around a generator released by a paper's authors (a reference-format state dict)."""
+    generator = load_reference_generator(file, declared.build_generator()).eval()
+    return entry.cls.from_pretrained_generator(generator, dict(declared.kwargs))
+
+
+def _from_weights(entry: ModelEntry, weights: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
+                  progress: bool = True, sha256: str | None = None):
+    """``entry``'s module with ``weights``: a declared name (packaged, or hosted and downloaded once) or a
+    file the user has (a zoo weights file, or a reference ``.pth`` of one of the model's released networks)."""
+    path = Path(weights).expanduser()
+    if path.suffix in (".pth", ".pt") or path.exists():  # a file the user has
+        if not path.is_file():
+            raise FileNotFoundError(f"no weights file at {path}")
+        if sha256:
+            check_sha256(path, sha256, "weights file")
+        payload = packaged_payload(path)
+        if payload is not None:
+            return _load_packaged(path, None, model=entry.name, payload=payload)
+        released = next((w for w in entry.weights if w.reference_format), None)
+        if released is None:
+            raise StateDictMismatchError(f"{path} is not a gan-zoo weights file, and {entry.name} has no "
+                                         "reference-format weights it could be")
+        return _from_reference(entry, released, path)
+    declared = entry.get_weights(str(weights))
+    file = weights_file(declared, cache_dir, progress, sha256)
+    return _from_reference(entry, declared, file) if declared.reference_format else _load_packaged(file, declared)
 
 
 # --- loading ------------------------------------------------------------------------
@@ -181,7 +196,8 @@ def load(source: str | Path, *, weights: str | Path | None = None, map_location:
       sha256-checked where the hash is known.
     * ``zoo.load("cgan", weights="/path/to/file")``: a zoo weights file, or a reference ``.pth``.
     * ``zoo.load("path/to/cgan.digits.pt")``: a zoo weights file (its own constructor arguments).
-    * ``zoo.load("runs/.../last.ckpt")``: the LightningModule of that training run.
+    * ``zoo.load("runs/.../last.ckpt")``: the LightningModule of that training run (a model outside
+      the package is imported from the class path the checkpoint records).
     * ``**kwargs``: for weights, ``cache_dir``, ``progress``, ``sha256`` (see
       :func:`zoo.weights.weights_file`); for a checkpoint, :func:`zoo.checkpoints.load_checkpoint`'s
       (``allow_non_finite``: load a diverged run's non-finite generator anyway).
@@ -194,32 +210,14 @@ def load(source: str | Path, *, weights: str | Path | None = None, map_location:
         model, tag_weights = _split_tag(str(source))
         if tag_weights is not None and not Path(source).exists():
             source, weights = model, tag_weights
-    if weights is not None:
-        entry = _weighted_entry(str(source))
-        path = Path(weights).expanduser()
-        if path.suffix in (".pth", ".pt") or path.exists():  # a file the user has
-            if not path.is_file():
-                raise FileNotFoundError(f"no weights file at {path}")
-            payload = packaged_payload(path)
-            if payload is not None:
-                if kwargs.get("sha256"):
-                    check_sha256(path, kwargs["sha256"], "weights file")
-                return _load_packaged(path, None, map_location, model=entry.name, payload=payload)
-            declared = next((w for w in entry.weights if w.reference_format), None)
-            if declared is None:
-                raise StateDictMismatchError(f"{path} is not a gan-zoo weights file, and {entry.name} has no "
-                                             "reference-format weights it could be")
-        else:
-            declared = entry.get_weights(str(weights))
-            if not declared.reference_format:
-                return _load_packaged(weights_file(declared, **kwargs), declared, map_location)
-        generator = pretrained_generator(entry.name, weights, **kwargs)
-        return entry.cls.from_pretrained_generator(generator, dict(declared.kwargs)).eval().to(map_location)
+    if weights is not None:  # declared weights, or a weights file for a named model
+        module = _from_weights(_weighted_entry(str(source)), weights, **kwargs)
+        return module.eval().to(map_location)
     path = Path(source)
     payload = packaged_payload(path) if path.suffix == ".pt" and path.is_file() else None
-    if payload is not None:
-        return _load_packaged(path, None, map_location, payload=payload)
-    if path.suffix == ".ckpt" or path.exists():
+    if payload is not None:  # a zoo weights file on its own
+        return _load_packaged(path, None, payload=payload).eval().to(map_location)
+    if path.suffix == ".ckpt" or path.exists():  # a checkpoint of zoo.fit
         return load_checkpoint(path, map_location=map_location, **kwargs)
     if str(source) in MODELS:
         released = ", ".join(list_pretrained(str(source))) if MODELS.entry(str(source)).weights else "none"

@@ -3,7 +3,10 @@
 Checkpoints carry everything needed: the model's constructor arguments
 (``hyper_parameters``) and, under the ``"zoo"`` key, the registered name and
 class path. Loading uses ``torch.load(weights_only=True)``, so a checkpoint
-cannot execute code, and only registered model classes are instantiated.
+cannot execute code, and only registered model classes are instantiated: a
+model outside the package (``mypkg.mygan.MyGAN``) is found by importing the
+module its class path names, which must be importable (on ``PYTHONPATH``) and
+register the class under the checkpoint's name.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 import torch
 
 import zoo.models  # noqa: F401  (registers the built-in models)
-from zoo.registry import MODELS
+from zoo.registry import MODELS, UnknownNameError
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", *, allow_non_finite: bool = False):
@@ -31,6 +34,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu", 
     if not meta:
         raise ValueError(f"{path} was not written by zoo.fit (no 'zoo' entry); keys: {sorted(checkpoint)}")
     name = meta["name"]
+    if name not in MODELS:  # a model outside the package: importing its module registers it
+        try:
+            MODELS.resolve(meta["class_path"])
+        except UnknownNameError:
+            pass  # reported below
     if name not in MODELS or MODELS.entry(name).class_path != meta["class_path"]:
         raise ValueError(
             f"{path} holds model {name!r} ({meta['class_path']}), which is not registered; "

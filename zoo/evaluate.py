@@ -106,22 +106,13 @@ def evaluate(
 
     Returns ``{"metrics": {...}, "num_samples", "real": {...}, "fake": {...}, "seconds"}``.
     """
-    import zoo
-
     if (ckpt is None) == (fake is None):
         raise EvaluationError("give exactly one of --ckpt (a checkpoint) or --fake (a folder of images)")
     names = check_metric_names(metrics)
     start = time.perf_counter()
     if ckpt is not None:
-        model = zoo.load(ckpt, map_location=device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        trained_on = torch.load(ckpt, map_location="cpu", weights_only=True).get("zoo", {}).get("data", {})
-        spec = real or data or trained_on.get("name")
-        if spec is None:
-            raise EvaluationError("the checkpoint does not record its data set: pass --data NAME or --real")
-        kwargs = trained_on.get("init_args") if spec.partition(":")[0] == trained_on.get("name") else None
-        channels = model.hparams.image_shape[0] if "image_shape" in model.hparams else 3
-        dataset, key, real_info = real_dataset(spec, split, kwargs, channels)
-        sample, count, fake_info = model.sample_for_metrics, num_samples, {"checkpoint": str(ckpt)}
+        dataset, key, real_info, sample = checkpoint_sampler(ckpt, real, data, split, device)
+        count, fake_info = num_samples, {"checkpoint": str(ckpt)}
     else:
         if real is None and data is None:
             raise EvaluationError("--fake needs --real (a folder or a data set name[:split])")
@@ -145,6 +136,28 @@ def evaluate(
         "num_samples": values["num_samples"], "real": real_info, "fake": fake_info,
         "seconds": seconds, "generation_and_features_seconds": values["seconds"],
     }
+
+
+def checkpoint_sampler(ckpt: str, real: str | None, data: str | None, split: str, device: str | None):
+    """The real images to compare with (``real``, ``data``, else the data set the checkpoint records) and the
+    model's ``sample_for_metrics``: ``(dataset, cache key, real info, sampler)``."""
+    import zoo
+
+    model = zoo.load(ckpt, map_location=device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    capabilities = type(model).capabilities
+    if not capabilities.samples:
+        raise EvaluationError(
+            f"{type(model).__name__} does not sample from noise ({capabilities.task}): score its outputs as a "
+            "folder (--fake, e.g. written by python -m zoo.translate) against --real; training logs its val/ metrics"
+        )
+    trained_on = torch.load(ckpt, map_location="cpu", weights_only=True).get("zoo", {}).get("data", {})
+    spec = real or data or trained_on.get("name")
+    if spec is None:
+        raise EvaluationError("the checkpoint does not record its data set: pass --data NAME or --real")
+    kwargs = trained_on.get("init_args") if spec.partition(":")[0] == trained_on.get("name") else None
+    channels = model.hparams.image_shape[0] if "image_shape" in model.hparams else 3
+    dataset, key, real_info = real_dataset(spec, split, kwargs, channels)
+    return dataset, key, real_info, model.sample_for_metrics
 
 
 def format_table(result: dict[str, Any]) -> str:

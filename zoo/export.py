@@ -65,7 +65,7 @@ class ExportedGenerator(nn.Module):
     def example_inputs(self, n: int = 2, seed: int = 0) -> dict[str, Tensor]:
         torch.manual_seed(seed)
         module = self._module
-        inputs = module.export_inputs(n, size=self._size) if self._size and hasattr(module, "translate") \
+        inputs = module.export_inputs(n, size=self._size) if self._size and type(module).capabilities.translates \
             else module.export_inputs(n)
         return {name: value.cpu().float() if value.is_floating_point() else value.cpu() for name, value in inputs.items()}
 

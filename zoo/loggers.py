@@ -3,36 +3,39 @@
 Lightning's ``CSVLogger`` deletes ``metrics.csv`` when it opens a non-empty
 directory. ``zoo.fit --ckpt_path last`` resumes *inside* the run directory, so
 this logger keeps the file and appends to it (the header is extended when new
-columns appear).
+columns appear). It uses Lightning's public logger API only: the file is set
+aside while Lightning's writer opens the directory, then put back, and the
+writer is told its columns (``metrics_keys``).
 """
 
 from __future__ import annotations
 
 import csv
-import os
+from pathlib import Path
+from typing import Any
 
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 
-class AppendingExperimentWriter(ExperimentWriter):
-    """An ``ExperimentWriter`` that appends to an existing ``metrics.csv`` instead of deleting it."""
-
-    def _check_log_dir_exists(self) -> None:
-        if os.path.isfile(self.metrics_file_path):
-            with open(self.metrics_file_path, newline="") as handle:
-                header = next(csv.reader(handle), [])
-            self.metrics_keys = sorted(set(self.metrics_keys) | set(header))
-
-
 class RunCSVLogger(CSVLogger):
     """``CSVLogger`` writing ``<save_dir>/<name>/<version>/metrics.csv``, appending on resume."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.opened_writer: ExperimentWriter | None = None
 
     @property
     @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
-        return self._experiment
+        if self.opened_writer is None:
+            metrics = Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE
+            kept = metrics.read_bytes() if metrics.is_file() else None
+            self.opened_writer = CSVLogger.experiment.fget(self)  # Lightning's writer (deletes metrics.csv)
+            if kept is not None:
+                metrics.write_bytes(kept)
+                with open(metrics, newline="") as handle:
+                    header = next(csv.reader(handle), [])
+                self.opened_writer.metrics_keys = sorted(set(self.opened_writer.metrics_keys) | set(header))
+        return self.opened_writer

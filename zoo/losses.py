@@ -34,7 +34,7 @@ in one place: ``zoo.models.base.GANModule.penalise``.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -152,6 +152,9 @@ class WassersteinGPLoss(AdversarialLoss):
     def generator(self, fake_logits: Tensor) -> Tensor:
         return -fake_logits.mean()
 
+
+#: the names ``loss=`` takes (``--model.loss``): the keys of :data:`LOSSES`
+LossName = Literal["bce", "lsgan", "hinge", "wgan-gp"]
 
 LOSSES: dict[str, type[AdversarialLoss]] = {
     cls.name: cls for cls in (NonSaturatingLoss, LeastSquaresLoss, HingeLoss, WassersteinGPLoss)

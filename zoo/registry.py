@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import importlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +141,21 @@ class Registry(Generic[E]):
 
     def get(self, name: str) -> type:
         return self.entry(name).cls
+
+    def resolve(self, spec: str) -> E:
+        """The entry of ``spec``: a registered name, or the class path of a registered class outside the
+        package (``mypkg.mygan.MyGAN``): its module is imported, which registers it."""
+        if spec in self._entries or "." not in spec:
+            return self.entry(spec)
+        module, _, name = spec.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as err:
+            raise UnknownNameError(f"cannot import {self.what} {spec!r} ({err}); registered: {', '.join(self.names())}") from None
+        entry = self.find_class(cls) if isinstance(cls, type) else None
+        if entry is None or entry.cls is not cls:
+            raise UnknownNameError(f"{spec} is not a registered {self.what} (decorate it with @register_{self.what})")
+        return entry
 
     def find_class(self, cls: type) -> E | None:
         """The entry registered for ``cls`` (or its closest registered base class)."""

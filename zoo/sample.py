@@ -57,8 +57,10 @@ def load_sampler(ckpt: str | None = None, model: str | None = None, weights: str
         pretrained = ", ".join(zoo.list_pretrained(model)) if model in zoo.list_models(pretrained=True) else "none"
         raise SampleError(f"--model {model} needs --weights (declared for {model}: {pretrained})")
     module = zoo.load(ckpt) if ckpt is not None else zoo.load(model, weights=weights)
-    if hasattr(module, "translate"):
-        raise SampleError(f"{type(module).__name__} translates images: use python -m zoo.translate")
+    capabilities = type(module).capabilities
+    if not capabilities.samples:
+        command = "python -m zoo.translate" if capabilities.translates else f"the {capabilities.task} entry point"
+        raise SampleError(f"{type(module).__name__} does not sample from noise ({capabilities.task}): use {command}")
     return module.eval().to(device)
 
 
@@ -123,21 +125,11 @@ def write_samples(module, num: int, output: str | Path, *, seed: int = 0, batch_
     return [*written, table]
 
 
-def _row_labels(module) -> list[str] | None:
-    """Names of the sample grid's rows: classes (cgan, acgan, conditional ProGAN) or InfoGAN's first code."""
-    hp = module.hparams
-    if getattr(module, "sample_conditions", ()) and "labels" in module.sample_conditions:
-        return [f"class {k}" for k in range(hp.num_classes)]
-    if hasattr(module, "categorical_dims"):
-        return [f"c1 = {k}" for k in range(module.categorical_dims[0])]
-    return None
-
-
 def labelled_grid(module) -> Image.Image:
     """The model's sample grid as a picture, each row labelled when rows have a meaning."""
     images, nrow = module.sample_grid()
     grid = tensor_to_pil(make_grid(images.float().cpu(), nrow=nrow, padding=2, pad_value=-1))
-    labels = _row_labels(module)
+    labels = module.grid_row_names()  # classes (cgan, acgan, conditional ProGAN), InfoGAN's first code
     if not labels or images.dim() != 4:
         return grid
     rows = math.ceil(len(images) / nrow)

@@ -33,15 +33,21 @@ ddp`` selects it for GAN modules automatically.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from contextlib import nullcontext
+from typing import Any, Callable, Protocol, runtime_checkable
 
+import torch
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 @runtime_checkable
 class WrapsNetworks(Protocol):
     """A module whose networks take one DDP wrapper each (``GANModule`` is one)."""
+
+    #: each step runs only part of a network, so DDP must look for parameters without gradient
+    partial_forward: bool
 
     def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None: ...
 
@@ -49,20 +55,39 @@ class WrapsNetworks(Protocol):
 
 
 class GANDDPStrategy(DDPStrategy):
-    """DDP with one ``DistributedDataParallel`` wrapper per network of a ``GANModule``."""
+    """DDP with one ``DistributedDataParallel`` wrapper per network of a ``GANModule``.
+
+    Takes ``DDPStrategy``'s arguments; the keyword arguments it does not know (``find_unused_parameters``,
+    ``gradient_as_bucket_view``, ...) go to every ``DistributedDataParallel`` wrapper.
+    """
 
     strategy_name = "gan_ddp"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        known = {"accelerator", "parallel_devices", "cluster_environment", "checkpoint_io", "precision_plugin",
+                 "ddp_comm_state", "ddp_comm_hook", "ddp_comm_wrapper", "model_averaging_period",
+                 "process_group_backend", "timeout", "start_method"}
+        self.wrapper_options = {k: v for k, v in kwargs.items() if k not in known}
+        super().__init__(*args, **kwargs)
 
     def configure_ddp(self) -> None:
         module = self.lightning_module
         if not isinstance(module, WrapsNetworks):
             super().configure_ddp()
             return
-        if getattr(module, "ddp_find_unused_parameters", False):
-            # A network that runs only part of itself per step (ProGAN: the blocks of the current
-            # resolution) leaves parameters without gradient; DDP must look for them.
-            self._ddp_kwargs["find_unused_parameters"] = True
-        module.wrap_networks(self._setup_model)
+        module.wrap_networks(self.wrap_network)
+
+    def wrap_network(self, network: nn.Module) -> DistributedDataParallel:
+        """One network in its own ``DistributedDataParallel``; a network that runs only part of itself
+        per step (ProGAN: the blocks of the current resolution) leaves parameters without gradient,
+        which DDP must then look for (``find_unused_parameters``)."""
+        options = dict(self.wrapper_options)
+        if self.lightning_module.partial_forward:
+            options["find_unused_parameters"] = True
+        device_ids = self.determine_ddp_device_ids()
+        stream = torch.cuda.stream(torch.cuda.Stream()) if device_ids is not None else nullcontext()
+        with stream:
+            return DistributedDataParallel(module=network, device_ids=device_ids, **options)
 
     def teardown(self) -> None:
         module = self.lightning_module

@@ -21,48 +21,40 @@ last line printed is ``translated N images -> OUTPUT``.
 from __future__ import annotations
 
 import argparse
-import functools
-import io
 import pickle
 import re
 import sys
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
 
-from zoo.images import IMAGE_EXTENSIONS, list_images
 from zoo.registry import UnknownNameError
+from zoo.translation_files import (
+    FALLBACK_FORMAT,
+    SAVE_OPTIONS,
+    Job,
+    TranslateError,
+    list_inputs,
+    output_format,
+    plan_jobs,
+    read_image,
+)
 
-#: Save options per Pillow format (the others use Pillow's defaults).
-SAVE_OPTIONS: dict[str, dict] = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
-FALLBACK_FORMAT = "PNG"
+__all__ = ["translate_path", "load_translation_model", "translation_models", "main", "TranslateError", "SAVE_OPTIONS",
+           "FALLBACK_FORMAT", "Job", "list_inputs", "output_format", "plan_jobs", "read_image"]
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
-
-
-class TranslateError(Exception):
-    """A bad request (missing input, non-translation model, ...); the CLI prints it and exits with status 2."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """One image to translate: where it is read, where its translation is written and in which format."""
-
-    source: Path
-    target: Path
-    format: str
 
 
 # ------------------------------------------------------------------------------ model
 
 
 def translation_models() -> list[str]:
-    """Registered models that can translate images (their class has ``translate``)."""
+    """Registered models that translate images (their class declares the ``image-to-image`` task)."""
     import zoo
 
-    return [name for name in zoo.list_models() if hasattr(zoo.get_model_class(name), "translate")]
+    return [name for name in zoo.list_models() if zoo.get_model_class(name).capabilities.translates]
 
 
 def resolve_device(device: str) -> str:
@@ -114,7 +106,7 @@ def load_translation_model(
             module = zoo.load(model, weights=weights, map_location=device)
         except (OSError, ValueError, RuntimeError, pickle.UnpicklingError, UnknownNameError) as err:
             raise TranslateError(str(err)) from None
-    if not callable(getattr(module, "translate", None)):
+    if not type(module).capabilities.translates:
         raise TranslateError(
             f"{source} holds a {type(module).__name__}, which does not translate images; "
             f"translation models: {', '.join(translation_models())}"
@@ -130,95 +122,12 @@ def channels_of(model, direction: str) -> tuple[int, int]:
 
 def check_direction(model, direction: str) -> None:
     """The error ``model.translate`` would raise for ``direction``, before any image is read."""
-    if direction not in getattr(model, "directions", ("AtoB",)):
+    if direction not in model.directions:
         try:
             model.translate(torch.zeros(0, channels_of(model, "AtoB")[0], 4, 4), direction)
         except ValueError as err:
             raise TranslateError(str(err)) from None
         raise TranslateError(f"{type(model).__name__} cannot translate {direction!r}")
-
-
-# ------------------------------------------------------------------------------ files
-
-
-def output_format(suffix: str, mode: str) -> tuple[str, str]:
-    """(Pillow format, file suffix) to write a ``mode`` image named ``*suffix``: the suffix's own
-    format when this Pillow can write it in that mode, else PNG (suffix ``.png``)."""
-    fmt = Image.registered_extensions().get(suffix.lower())
-    if fmt is not None and _can_write(fmt, mode):
-        return fmt, suffix
-    return FALLBACK_FORMAT, ".png"
-
-
-@functools.cache
-def _can_write(fmt: str, mode: str) -> bool:
-    try:
-        Image.new(mode, (1, 1)).save(io.BytesIO(), format=fmt, **SAVE_OPTIONS.get(fmt, {}))
-    except (OSError, KeyError, ValueError):
-        return False
-    return True
-
-
-def list_inputs(input: str | Path, output: str | Path) -> list[tuple[Path, Path]]:
-    """(source, target before any format change) for every input image; checks the two paths.
-
-    ``input`` is an image file or a folder (recursive); ``output`` is a folder, or, for a
-    file input, an output file when it ends in an image extension and is not a folder.
-    """
-    input, output = Path(input), Path(output)
-    if not input.exists():
-        raise TranslateError(f"--input {input} does not exist")
-    if output.exists() and not output.is_dir() and (input.is_dir() or output.suffix.lower() not in IMAGE_EXTENSIONS):
-        raise TranslateError(f"--output {output} is a file; give a folder")
-    if input.is_dir():
-        if output.resolve().is_relative_to(input.resolve()):
-            raise TranslateError(
-                f"--output {output} is inside --input {input}; a later run would translate the translations: "
-                "choose a folder outside it"
-            )
-        try:
-            files = list_images(input)
-        except FileNotFoundError as err:
-            raise TranslateError(str(err)) from None
-        return [(file, output / file.relative_to(input)) for file in files]
-    if input.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise TranslateError(f"--input {input} is not an image file (extensions: {', '.join(IMAGE_EXTENSIONS)})")
-    if output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
-        return [(input, output)]
-    return [(input, output / input.name)]
-
-
-def plan_jobs(pairs: Sequence[tuple[Path, Path]], mode: str) -> list[Job]:
-    """The jobs for ``pairs`` writing ``mode`` images; no two may write one file, none may overwrite an input."""
-    jobs = []
-    for source, target in pairs:
-        fmt, suffix = output_format(target.suffix, mode)
-        jobs.append(Job(source, target.with_suffix(suffix) if suffix != target.suffix else target, fmt))
-    written: dict[Path, Path] = {}
-    inputs = {source.resolve() for source, _ in pairs}
-    for job in jobs:
-        key = job.target.resolve()
-        if key in inputs:
-            raise TranslateError(f"{job.source} would be written over the input {job.target}; choose another --output")
-        if key in written:
-            raise TranslateError(
-                f"{written[key]} and {job.source} would both be written to {job.target} "
-                f"(formats Pillow cannot write become {FALLBACK_FORMAT}); rename one of them"
-            )
-        written[key] = job.source
-    return jobs
-
-
-def read_image(path: Path, channels: int) -> torch.Tensor:
-    """``path`` as float32 (channels, H, W) in [-1, 1], converted exactly as ``translate(PIL image)`` does."""
-    from zoo.images import pil_to_tensor
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return pil_to_tensor(image, channels)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise TranslateError(f"cannot read image {path}: {err}") from None
 
 
 # ------------------------------------------------------------------------------ translation
@@ -247,8 +156,6 @@ def translate_path(
     instance norm) is skipped with a warning too; ``size`` avoids that. A single unreadable
     or untranslatable file ``input`` is an error.
     """
-    from tqdm import tqdm
-
     from zoo.images import tensor_to_pil
 
     if size is not None and size < 1:
@@ -260,68 +167,85 @@ def translate_path(
     if Path(input).is_dir():
         pairs = _readable(pairs, Path(input), progress)
     in_channels, out_channels = channels_of(model, direction)
-    mode = tensor_to_pil(torch.zeros(out_channels, 1, 1)).mode
-    jobs = plan_jobs(pairs, mode)
+    jobs = plan_jobs(pairs, tensor_to_pil(torch.zeros(out_channels, 1, 1)).mode)
+    run = FolderTranslation(model, direction, size, batch_size, single=len(jobs) == 1)
+    run.translate_all(jobs, in_channels, progress)
+    run.warn_skipped()
+    return run.written
 
-    written: list[Path] = []
-    pending: list[tuple[Job, torch.Tensor]] = []
-    bar = tqdm(total=len(jobs), unit="image", desc="translating", disable=not progress, file=sys.stderr)
 
-    def translated(group: list[tuple[Job, torch.Tensor]]) -> list[tuple[Job, torch.Tensor]]:
+class FolderTranslation:
+    """One ``translate_path`` run: reads the jobs in order, batches consecutive same-size images, writes
+    each translation as soon as it is done, and keeps what it skipped (``late``: unreadable since the
+    check; ``untranslatable``: too small for the network) to report at the end. ``single``: the input
+    is one file, so a skipped image is an error instead."""
+
+    def __init__(self, model, direction: str, size: int | None, batch_size: int, single: bool) -> None:
+        self.model, self.direction, self.size, self.batch_size, self.single = model, direction, size, batch_size, single
+        self.written: list[Path] = []
+        self.pending: list[tuple[Job, torch.Tensor]] = []
+        self.late: dict[Path, str] = {}
+        self.untranslatable: dict[Path, str] = {}
+
+    def translate_all(self, jobs: list[Job], in_channels: int, progress: bool) -> None:
+        from tqdm import tqdm
+
+        with tqdm(total=len(jobs), unit="image", desc="translating", disable=not progress, file=sys.stderr) as bar:
+            for job in jobs:
+                try:
+                    tensor = read_image(job.source, in_channels)
+                except TranslateError as err:
+                    if self.single:
+                        raise
+                    self.late[job.source] = str(err)  # changed since it was checked: skip it, keep going
+                    bar.update()
+                    continue
+                if self.pending and (len(self.pending) == self.batch_size or self.pending[0][1].shape != tensor.shape):
+                    bar.update(self.flush())
+                self.pending.append((job, tensor))
+            if self.pending:
+                bar.update(self.flush())
+
+    def translated(self, group: list[tuple[Job, torch.Tensor]]) -> list[tuple[Job, torch.Tensor]]:
         """The translations of ``group``; an image the network cannot take (e.g. 1x1: too small for its
-        down-sampling) is skipped with a warning, unless the input is that one file."""
+        down-sampling) is skipped and remembered, unless the input is that one file."""
         try:
-            return list(zip(group, model.translate(torch.stack([t for _, t in group]), direction, size, batch_size)))
+            images = torch.stack([t for _, t in group])
+            return list(zip(group, self.model.translate(images, self.direction, self.size, self.batch_size)))
         except (ValueError, RuntimeError) as err:
             if len(group) > 1:
-                return [done for one in group for done in translated([one])]
-            if len(jobs) == 1:
-                raise TranslateError(f"cannot translate {group[0][0].source}: {err}") from None
+                return [done for one in group for done in self.translated([one])]
             (job, tensor), = group
-            untranslatable[job.source] = f"{job.source} ({tensor.shape[-1]}x{tensor.shape[-2]}): {err}"
+            if self.single:
+                raise TranslateError(f"cannot translate {job.source}: {err}") from None
+            self.untranslatable[job.source] = f"{job.source} ({tensor.shape[-1]}x{tensor.shape[-2]}): {err}"
             return []
 
-    def flush() -> None:
-        for (job, _), image in translated(pending):
+    def flush(self) -> int:
+        """Translate and write the pending images; returns how many were pending."""
+        from zoo.images import tensor_to_pil
+
+        for (job, _), image in self.translated(self.pending):
             job.target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 tensor_to_pil(image).save(job.target, format=job.format, **SAVE_OPTIONS.get(job.format, {}))
             except OSError as err:
                 raise TranslateError(f"cannot write {job.target}: {err}") from None
-            written.append(job.target)
-        bar.update(len(pending))
-        pending.clear()
+            self.written.append(job.target)
+        count, self.pending = len(self.pending), []
+        return count
 
-    late: dict[Path, str] = {}
-    untranslatable: dict[Path, str] = {}
-    try:
-        for job in jobs:
-            try:
-                tensor = read_image(job.source, in_channels)
-            except TranslateError as err:
-                if len(jobs) == 1:
-                    raise
-                late[job.source] = str(err)  # changed since it was checked: skip it, keep going
-                bar.update()
-                continue
-            if pending and (len(pending) == batch_size or pending[0][1].shape != tensor.shape):
-                flush()
-            pending.append((job, tensor))
-        if pending:
-            flush()
-    finally:
-        bar.close()
-    import warnings
-
-    if late:
-        warnings.warn(f"{len(late)} input image(s) could not be read and were skipped: "
-                      + "; ".join(list(late.values())[:5]), stacklevel=2)
-    if untranslatable:
-        if not written:
-            raise TranslateError(f"no image could be translated: {next(iter(untranslatable.values()))}")
-        warnings.warn(f"{len(untranslatable)} input image(s) could not be translated at their size and were "
-                      f"skipped (try --size N): " + "; ".join(list(untranslatable.values())[:5]), stacklevel=2)
-    return written
+    def warn_skipped(self) -> None:
+        """One warning for the images skipped; none translated at all is an error."""
+        if self.late:
+            warnings.warn(f"{len(self.late)} input image(s) could not be read and were skipped: "
+                          + "; ".join(list(self.late.values())[:5]), stacklevel=3)
+        if self.untranslatable:
+            if not self.written:
+                raise TranslateError(f"no image could be translated: {next(iter(self.untranslatable.values()))}")
+            warnings.warn(f"{len(self.untranslatable)} input image(s) could not be translated at their size and "
+                          f"were skipped (try --size N): " + "; ".join(list(self.untranslatable.values())[:5]),
+                          stacklevel=3)
 
 
 def _readable(pairs: list[tuple[Path, Path]], folder: Path, progress: bool) -> list[tuple[Path, Path]]:

@@ -36,14 +36,16 @@ def params(net: torch.nn.Module) -> torch.Tensor:
 
 
 def constructor_args(name: str) -> set[str]:
-    """The constructor arguments of the model registered as ``name``."""
-    return set(inspect.signature(zoo.get_model_class(name).__init__).parameters) - {"self"}
+    """The constructor arguments of the model registered as ``name``: its own and the shared settings it takes."""
+    cls = zoo.get_model_class(name)
+    own = {n for n, p in inspect.signature(cls.__init__).parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD}
+    return (own - {"self"}) | set(cls.settings())
 
 
 def small_model(name: str, batch_size: int = 8, **kwargs):
     """``(model, datamodule)``: the registered model ``name`` with small networks, built for its default
     data set (its attributes linked into the model as ``zoo.fit`` links them), and that DataModule."""
-    from zoo.fit import DATA_LINKS
+    from zoo.fit_setup import DATA_LINKS
 
     datamodule = datamodules.create_datamodule(MODELS.entry(name).default_data, batch_size=batch_size)
     args = constructor_args(name)

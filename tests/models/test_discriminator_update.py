@@ -1,4 +1,4 @@
-"""The discriminator update every model shares: ``GANModule.init_adversarial``, ``penalise`` (WGAN-GP, R1),
+"""The discriminator update every model shares: the shared settings of ``GANModule``, ``penalise`` (WGAN-GP, R1),
 ``generator_turn`` (n_critic), ``real_input`` and the ``discriminator_norm`` rule."""
 
 from __future__ import annotations
@@ -14,18 +14,17 @@ import zoo
 from tests.models.helpers import constructor_args, params, small_model, train
 from zoo.losses import gradient_penalty, r1_penalty
 from zoo.models import DCGAN
-from zoo.models.base import GANModule
+from zoo.models.base import GANModule, shared_setting_defaults
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "models"
-SHARED_FLAGS = ("loss", "gp_weight", "n_critic", "r1_weight", "r1_interval")
-#: which of the shared flags each model takes, and why the others are missing
-EXPECTED_FLAGS = {
-    "cgan": SHARED_FLAGS, "acgan": SHARED_FLAGS, "dcgan": SHARED_FLAGS, "infogan": SHARED_FLAGS,
-    "gan": ("loss", "gp_weight", "r1_weight", "r1_interval"),  # Algorithm 1's d_steps instead of n_critic
-    "sgan": ("r1_weight", "r1_interval"),  # its K+1-class D loss is not swappable
-    "pix2pix": ("loss", "gp_weight", "r1_weight", "r1_interval"),  # one D step per G step, as the papers
-    "cyclegan": ("loss", "gp_weight", "r1_weight", "r1_interval"),
-    "progan": ("loss", "gp_weight", "r1_weight", "r1_interval"),  # one D step per G step, as the paper
+SHARED_FLAGS = ("loss", "gp_weight", "n_critic", "r1_weight", "r1_interval", "lr", "betas", "lr_decay_start",
+                "ema_decay", "gradient_clip_val")
+#: the shared settings a model fixes (refuses a non-default value of), with the reason in its class
+EXPECTED_FIXED = {
+    "sgan": ("loss",),  # its K+1-class D loss is not swappable
+    "pix2pix": ("n_critic", "lr_decay_start", "ema_decay"),  # the papers' alternation and per-epoch schedule
+    "cyclegan": ("n_critic", "lr_decay_start", "ema_decay"),
+    "progan": ("n_critic",),  # one D step per G step, as the paper: the schedule counts each step's images
 }
 R1_MODELS = [name for name in zoo.list_models() if "r1_weight" in constructor_args(name)]
 N_CRITIC_MODELS = [name for name in zoo.list_models() if "n_critic" in constructor_args(name)]
@@ -43,16 +42,30 @@ def at_batch(monkeypatch):
     return set_batch
 
 
+def test_the_shared_settings_are_the_keyword_only_arguments_of_the_base():
+    assert tuple(shared_setting_defaults()) == SHARED_FLAGS
+
+
 @pytest.mark.parametrize("name", zoo.list_models())
-def test_every_model_takes_the_shared_flags_documented(name):
-    flags = [f for f in SHARED_FLAGS if f in constructor_args(name)]
-    if name in EXPECTED_FLAGS:
-        assert flags == list(EXPECTED_FLAGS[name])
-    if flags:
-        doc, table = zoo.get_model_class(name).__doc__, (DOCS / f"{name}.md").read_text()
-        for flag in flags:
-            assert re.search(rf"^\s+{flag}:", doc, re.M), f"{name}: {flag} missing from the docstring's Args"
-            assert f"`--model.{flag}`" in table, f"docs/models/{name}.md: --model.{flag} missing from the flags"
+def test_every_model_takes_the_shared_settings_but_those_it_fixes(name):
+    cls = zoo.get_model_class(name)
+    fixed = tuple(cls.fixed_settings)
+    assert fixed == EXPECTED_FIXED.get(name, ())
+    assert tuple(cls.settings()) == tuple(f for f in SHARED_FLAGS if f not in fixed)
+    assert all(len(reason) > 20 for reason in cls.fixed_settings.values())  # each says why
+    assert re.search(r"^\s+settings:", cls.__doc__, re.M), f"{name}: the docstring's Args point to the shared settings"
+    for flag, value in {"loss": "hinge", "n_critic": 2, "lr_decay_start": 10, "ema_decay": 0.9}.items():
+        if flag in fixed:
+            with pytest.raises(ValueError, match=rf"{cls.__name__} does not take {flag} \(got .*\): "):
+                small_model(name, **{flag: value})
+
+
+def test_the_shared_settings_are_documented_once():
+    doc = GANModule.__doc__
+    architecture = (DOCS.parent / "architecture.md").read_text()
+    for flag in SHARED_FLAGS:
+        assert re.search(rf"^\s+{flag}:", doc, re.M), f"{flag} missing from GANModule's Args"
+        assert f"`--model.{flag}`" in architecture, f"docs/architecture.md: --model.{flag} missing from the settings"
 
 
 @pytest.mark.parametrize("name", R1_MODELS)

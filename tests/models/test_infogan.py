@@ -109,7 +109,7 @@ def test_several_categorical_codes_and_no_continuous_code_train_and_sample():
     first_only = model.sample(4, codes={"categorical": torch.tensor([1, 1, 9, 0])})
     assert both.shape == first_only.shape == (4, 1, 32, 32)
     assert model.infer_codes(both)["categorical"].shape == (4, 2)
-    assert model.extra_grids() == {}
+    assert list(model.progress_grids()) == ["samples"]  # no continuous code: no sweep
     with pytest.raises(ValueError, match="code_index"):
         model.sweep_grid(0)
 
@@ -136,8 +136,8 @@ def test_grids():
     assert torch.allclose(sweep[15:20], expected, atol=1e-6)
     assert not torch.allclose(sweep[15], sweep[19])
 
-    grids = model.extra_grids()
-    assert sorted(grids) == ["sweep_c1", "sweep_c2"]
+    grids = model.progress_grids()
+    assert sorted(grids) == ["samples", "sweep_c1", "sweep_c2"]
     assert grids["sweep_c1"][0].shape == (80, 1, 32, 32) and grids["sweep_c1"][1] == 8
     with pytest.raises(ValueError, match=r"code_index must be in \[0, 1\]"):
         model.sweep_grid(2)

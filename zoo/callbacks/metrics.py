@@ -28,6 +28,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names, real_data_key
+from zoo.models.translation import TranslationGAN
 
 
 def share_rank_zero_buffers(module: torch.nn.Module) -> None:
@@ -130,9 +131,8 @@ class GenerativeMetrics(pl.Callback):
         callback metrics that ``ModelCheckpoint(monitor="val/fid")`` reads."""
         metrics = {f"val/{name}": float(value) for name, value in values.items()}
         trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the step column of the training rows
-        for logger in trainer.loggers:
-            logger.log_metrics(metrics, step=step)
+        for logger in trainer.loggers:  # the step column counts iterations, as the training rows' does
+            logger.log_metrics(metrics, step=trainer.global_step)
 
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
         """Compute the metrics now; every rank must call it. Returns the values (same on every rank)."""
@@ -145,23 +145,15 @@ class GenerativeMetrics(pl.Callback):
 
         entry = DATAMODULES.find_class(type(datamodule))
         key = real_data_key(entry.name if entry else type(datamodule).__name__, datamodule, self.real_split)
-        if hasattr(pl_module, "translate"):
-            share_rank_zero_buffers(pl_module)
-            return self._evaluate_translation(trainer, pl_module, datamodule.split_dataset(self.real_split), key)
         share_rank_zero_buffers(pl_module)
+        if isinstance(pl_module, TranslationGAN):
+            return self._evaluate_translation(trainer, pl_module, datamodule.split_dataset(self.real_split), key)
         real = self.evaluator.real_statistics(datamodule.split_dataset(self.real_split), key)
         rank = trainer.global_rank
         with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
             torch.manual_seed(self.seed + rank)
             values = self.evaluator.evaluate(pl_module.sample_for_metrics, self.num_samples, real)
-        record = {"step": trainer.global_step, **values, "real_split": self.real_split,
-                  "real_count": int(real["count"]), "cache_hit": self.evaluator.last_cache_hit,
-                  "extractors": self.evaluator.extractors}
-        self.history.append(record)
-        log_dir = trainer.log_dir  # collective under DDP: every rank asks
-        if trainer.is_global_zero and log_dir:
-            with open(Path(log_dir) / "metrics.jsonl", "a") as handle:
-                handle.write(json.dumps(record) + "\n")
+        self._record(trainer, {**values, "real_count": int(real["count"]), "cache_hit": self.evaluator.last_cache_hit})
         scores = {k: v for k, v in values.items() if k not in ("num_samples", "seconds")}
         return scores | {"metrics_seconds": values["seconds"]}
 
@@ -179,15 +171,18 @@ class GenerativeMetrics(pl.Callback):
             suffix = "" if direction == "AtoB" else "_BtoA"
             scores.update({f"{name}{suffix}": value for name, value in self.evaluator.score(fake, real).items()})
         seconds = time.perf_counter() - start
-        record = {"step": trainer.global_step, **scores, "real_split": self.real_split, "seconds": seconds,
+        self._record(trainer, {**scores, "seconds": seconds})
+        return scores | {"metrics_seconds": seconds}
+
+    def _record(self, trainer: pl.Trainer, values: dict[str, Any]) -> None:
+        """Keep one evaluation in :attr:`history` and, on rank 0, append it to ``metrics.jsonl``."""
+        record = {"step": trainer.global_step, **values, "real_split": self.real_split,
                   "extractors": self.evaluator.extractors}
         self.history.append(record)
-        self._last_step = trainer.global_step
-        log_dir = trainer.log_dir
+        log_dir = trainer.log_dir  # collective under DDP: every rank asks
         if trainer.is_global_zero and log_dir:
             with open(Path(log_dir) / "metrics.jsonl", "a") as handle:
                 handle.write(json.dumps(record) + "\n")
-        return scores | {"metrics_seconds": seconds}
 
 
 class DomainSide(Dataset):

@@ -1,11 +1,11 @@
 """``SampleGrid``: write a PNG grid of samples from fixed noise every N iterations.
 
-The grid comes from the model's ``sample_grid()`` (one row per class for the
-conditional models), so consecutive grids are directly comparable. A model with
-``extra_grids()`` (InfoGAN: one sweep per continuous code) gets those written
-too, as ``<name>_step_000500.png``; a model with ``grid_due()`` (ProGAN: true
-after the last step of each resolution phase) also gets a grid whenever it
-says so. Files land
+The grids come from the model's ``progress_grids()`` (``GANModule``): its
+``sample_grid()`` (one row per class for the conditional models), so consecutive
+grids are directly comparable, and whatever the model adds (InfoGAN: one sweep
+per continuous code, written as ``<name>_step_000500.png``). A model also gets a
+grid whenever ``grid_requested()`` says the step just taken asks for one
+(ProGAN: the last step of each resolution phase). Files land
 in ``<run dir>/samples/step_000500.png``; the same image is sent to a
 TensorBoard or Weights & Biases logger when one is attached. Only rank 0
 writes.
@@ -14,11 +14,15 @@ writes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid, save_image
+
+if TYPE_CHECKING:
+    from zoo.models.base import GANModule
 
 
 class SampleGrid(pl.Callback):
@@ -39,14 +43,14 @@ class SampleGrid(pl.Callback):
         self._last_step = -1
         self.last_path: Path | None = None
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: GANModule, *args) -> None:
         step = trainer.global_step
         periodic = self.every_n_steps and step > 0 and step % self.every_n_steps == 0
-        requested = hasattr(pl_module, "grid_due") and pl_module.grid_due()  # same on every rank
+        requested = pl_module.grid_requested()  # same on every rank
         if (periodic or requested) and step != self._last_step:
             self.write(trainer, pl_module)
 
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         if self.at_train_end and trainer.global_step != self._last_step:
             self.write(trainer, pl_module)
 
@@ -54,7 +58,7 @@ class SampleGrid(pl.Callback):
     def directory(trainer: pl.Trainer) -> Path:
         return Path(trainer.log_dir or trainer.default_root_dir) / "samples"
 
-    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path | None:
+    def write(self, trainer: pl.Trainer, pl_module: GANModule) -> Path | None:
         """Render the grid at the current step; returns the PNG path on rank 0."""
         step = trainer.global_step
         self._last_step = step
@@ -62,9 +66,7 @@ class SampleGrid(pl.Callback):
         if not trainer.is_global_zero:
             return None
         directory.mkdir(parents=True, exist_ok=True)
-        grids = {"samples": pl_module.sample_grid()}
-        if hasattr(pl_module, "extra_grids"):  # e.g. InfoGAN's latent-code sweeps
-            grids.update(pl_module.extra_grids())
+        grids = pl_module.progress_grids()
         for name, (images, nrow) in grids.items():
             grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
             path = directory / (f"step_{step:06d}.png" if name == "samples" else f"{name}_step_{step:06d}.png")

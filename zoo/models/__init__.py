@@ -2,6 +2,7 @@
 
 from zoo.models.acgan import ACGAN
 from zoo.models.base import GANModule
+from zoo.models.capabilities import Capabilities
 from zoo.models.cgan import CGAN
 from zoo.models.cyclegan import CycleGAN
 from zoo.models.dcgan import DCGAN
@@ -9,6 +10,8 @@ from zoo.models.gan import GAN
 from zoo.models.infogan import InfoGAN
 from zoo.models.pix2pix import Pix2Pix
 from zoo.models.progan import ProGAN
+from zoo.models.sampling import ClassConditionalGAN, SamplingGAN
 from zoo.models.sgan import SGAN
+from zoo.models.translation import TranslationGAN
 
-__all__ = ["GANModule", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN", "ProGAN"]
+__all__ = ["GANModule", "SamplingGAN", "ClassConditionalGAN", "TranslationGAN", "Capabilities", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN", "ProGAN"]

@@ -50,14 +50,14 @@ R1 on the real source logits (Mescheder et al. 2018), lazily every
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.losses import NonSaturatingLoss, get_adversarial_loss
-from zoo.models.base import GANModule
+from zoo.losses import NonSaturatingLoss
+from zoo.models.sampling import ClassConditionalGAN
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
 from zoo.weights import PROTOCOLS, PretrainedWeights
@@ -89,10 +89,12 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     recipe={"trainer.max_steps": 3000},
     summary="Auxiliary classifier GAN (Odena et al. 2017), DCGAN networks",
 )
-class ACGAN(GANModule):
+class ACGAN(ClassConditionalGAN):
     """AC-GAN: G(z, c) and D(x) -> (source logit, class logits).
 
-    ``sample(n, labels=..., noise=...)`` chooses the classes c of the samples.
+    ``sample(n, labels=..., noise=...)`` chooses the classes c of the samples. The
+    shared ``loss`` is the objective of the source part: ``bce`` (the paper's, with a
+    non-saturating G loss), ``lsgan``, ``hinge`` or ``wgan-gp``.
 
     Args:
         image_shape: (channels, height, width) of the images; linked from the
@@ -101,8 +103,6 @@ class ACGAN(GANModule):
         latent_dim: size of the noise vector z.
         generator_channels: width of G's last hidden layer (earlier ones double it).
         discriminator_channels: width of D's first layer (later ones double it).
-        loss: objective of the source part: ``bce`` (the paper's, with a
-            non-saturating G loss), ``lsgan``, ``hinge`` or ``wgan-gp``.
         class_weight: weight of the cross-entropy class losses in both
             networks' losses (1 in the paper).
         label_smoothing: one-sided label smoothing: D's target for real images
@@ -114,25 +114,11 @@ class ACGAN(GANModule):
             docs/models/acgan.md).
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
-        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
-        n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
-        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D_S(x)‖²] on real data
-            (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
-        lr: Adam learning rate of both networks (DCGAN: 2e-4).
-        betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
-        lr_decay_start: if set, both learning rates decay linearly from this
-            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
         samples_per_class: columns of the progress grid (one row per class).
-        ema_decay: see :class:`GANModule`.
-        gradient_clip_val: see :class:`GANModule`.
+        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
+            ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``, ``ema_decay``,
+            ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
     """
-
-    #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
-    needs_labels = True
-
-    sample_conditions = ("labels",)
 
     def __init__(
         self,
@@ -141,40 +127,25 @@ class ACGAN(GANModule):
         latent_dim: int = 100,
         generator_channels: int = 64,
         discriminator_channels: int = 64,
-        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         class_weight: float = 1.0,
         label_smoothing: float = 0.0,
         fake_class_loss: bool = False,
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
-        gp_weight: float = 10.0,
-        n_critic: int = 1,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        lr_decay_start: int | None = None,
         samples_per_class: int = 8,
-        ema_decay: float | None = None,
-        gradient_clip_val: float | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(**settings)
         if num_classes is None or num_classes < 2:
             raise ValueError(f"AC-GAN needs labelled data with num_classes >= 2, got {num_classes}")
         if class_weight < 0:
             raise ValueError(f"class_weight must be >= 0, got {class_weight}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        adversarial = get_adversarial_loss(loss)
         if label_smoothing > 0:
-            if loss != "bce":
-                raise ValueError(
-                    f"label_smoothing smooths the real target of the bce loss; it cannot be used with loss={loss!r}"
-                )
-            adversarial = NonSaturatingLoss(real_label=1.0 - label_smoothing)
-        self.init_adversarial(
-            adversarial, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
-        )
+            if self.hparams.loss != "bce":
+                raise ValueError(f"label_smoothing smooths the real target of the bce loss; it cannot be used "
+                                 f"with loss={self.hparams.loss!r}")
+            self.adversarial = NonSaturatingLoss(real_label=1.0 - label_smoothing)
         discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
@@ -183,10 +154,7 @@ class ACGAN(GANModule):
             image_shape, None, discriminator_channels, norm=discriminator_norm, aux_classes=num_classes
         )
         self.init_ema()
-        # Fixed noise for the progress grid: row k shows class k.
-        noise = torch.randn(samples_per_class, latent_dim, generator=torch.Generator().manual_seed(0))
-        self.register_buffer("fixed_noise", noise.repeat(num_classes, 1))
-        self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(samples_per_class))
+        self.register_class_grid(samples_per_class, latent_dim)  # row k of the progress grid shows class k
 
     def classes(self, n: int) -> Tensor:
         """c ~ p_c, uniform over the classes, shape (n,)."""
@@ -227,32 +195,6 @@ class ACGAN(GANModule):
                 self.backward_step(g_loss + class_weight * g_class_loss, opt_g)
             losses.update(g_loss=g_loss, g_class_loss=g_class_loss)
         self.log_losses(**losses)
-
-    def sample_inputs(self, n: int, labels: Tensor | int | None = None) -> dict[str, Tensor]:
-        """``sample(n, labels=...)``: a class index for all, a tensor of ``n`` indices, or
-        ``None`` for uniformly random classes (see :meth:`GANModule.sample`)."""
-        return {"labels": self.check_labels(labels, n, self.hparams.num_classes)}
-
-    def generate(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
-        """G(c, z)."""
-        return generator(noise, labels)
-
-    def export_inputs(self, n: int) -> dict[str, Tensor]:
-        """``noise`` (n, noise_dim) and ``labels`` (n,) class indices: the exported G's inputs."""
-        return {"noise": self.noise(n), "labels": self.check_labels(None, n, self.hparams.num_classes)}
-
-    def export_forward(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
-        return self.generate(generator, noise, labels)
-
-    def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
-        """Uniformly random classes, as the class-conditional FID / IS protocols use."""
-        labels = self.classes(n)
-        return self.sample(n, labels=labels), labels
-
-    def sample_grid(self) -> tuple[Tensor, int]:
-        """One row per class from the fixed noise."""
-        images = self.sample(len(self.fixed_labels), labels=self.fixed_labels, noise=self.fixed_noise)
-        return images, self.hparams.samples_per_class
 
     @torch.no_grad()
     def classify(self, images: Tensor) -> Tensor:

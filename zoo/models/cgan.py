@@ -26,12 +26,12 @@ fresh batch (Gulrajani et al. 2017, Algorithm 1). ``r1_weight`` > 0 adds R1
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from zoo.models.base import GANModule
+from zoo.models.sampling import ClassConditionalGAN
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
 from zoo.weights import PROTOCOLS, PretrainedWeights
@@ -63,7 +63,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     recipe={"trainer.max_steps": 3000},
     summary="Conditional GAN (Mirza & Osindero 2014), DCGAN networks",
 )
-class CGAN(GANModule):
+class CGAN(ClassConditionalGAN):
     """Class-conditional DCGAN: G(z, y) and D(x, y), labels embedded in both.
 
     ``sample(n, labels=..., noise=...)`` chooses the classes of the samples.
@@ -77,29 +77,13 @@ class CGAN(GANModule):
         discriminator_channels: width of D's first layer (later ones double it).
         conditioning: how D sees y: ``"concat"`` (label map as an extra input
             channel, as in the paper) or ``"projection"`` (Miyato & Koyama 2018).
-        loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
-            ``hinge`` or ``wgan-gp``.
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
-        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
-        n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
-        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x|y)‖²] on real data
-            (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
-        lr: Adam learning rate of both networks (DCGAN: 2e-4).
-        betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
-        lr_decay_start: if set, both learning rates decay linearly from this
-            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
         samples_per_class: columns of the progress grid (one row per class).
-        ema_decay: see :class:`GANModule`.
-        gradient_clip_val: see :class:`GANModule`.
+        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
+            ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``, ``ema_decay``,
+            ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
     """
-
-    #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
-    needs_labels = True
-
-    sample_conditions = ("labels",)
 
     def __init__(
         self,
@@ -109,26 +93,13 @@ class CGAN(GANModule):
         generator_channels: int = 64,
         discriminator_channels: int = 64,
         conditioning: Literal["concat", "projection"] = "concat",
-        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
-        gp_weight: float = 10.0,
-        n_critic: int = 1,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        lr_decay_start: int | None = None,
         samples_per_class: int = 8,
-        ema_decay: float | None = None,
-        gradient_clip_val: float | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(**settings)
         if num_classes < 2:
             raise ValueError(f"cGAN needs labelled data with num_classes >= 2, got {num_classes}")
-        self.init_adversarial(
-            loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
-        )
         discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
@@ -136,10 +107,7 @@ class CGAN(GANModule):
             image_shape, num_classes, discriminator_channels, conditioning, discriminator_norm
         )
         self.init_ema()
-        # Fixed noise for the progress grid: row k shows class k.
-        noise = torch.randn(samples_per_class, latent_dim, generator=torch.Generator().manual_seed(0))
-        self.register_buffer("fixed_noise", noise.repeat(num_classes, 1))
-        self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(samples_per_class))
+        self.register_class_grid(samples_per_class, latent_dim)  # row k of the progress grid shows class k
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch  # real images x ~ p_data(x|y) and their labels y
@@ -166,29 +134,3 @@ class CGAN(GANModule):
                 self.backward_step(g_loss, opt_g)
             losses["g_loss"] = g_loss
         self.log_losses(**losses)
-
-    def sample_inputs(self, n: int, labels: Tensor | int | None = None) -> dict[str, Tensor]:
-        """``sample(n, labels=...)``: a class index for all, a tensor of ``n`` indices, or
-        ``None`` for uniformly random classes (see :meth:`GANModule.sample`)."""
-        return {"labels": self.check_labels(labels, n, self.hparams.num_classes)}
-
-    def generate(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
-        """G(z|y)."""
-        return generator(noise, labels)
-
-    def export_inputs(self, n: int) -> dict[str, Tensor]:
-        """``noise`` (n, noise_dim) and ``labels`` (n,) class indices: the exported G's inputs."""
-        return {"noise": self.noise(n), "labels": self.check_labels(None, n, self.hparams.num_classes)}
-
-    def export_forward(self, generator: nn.Module, noise: Tensor, labels: Tensor) -> Tensor:
-        return self.generate(generator, noise, labels)
-
-    def sample_for_metrics(self, n: int) -> tuple[Tensor, Tensor]:
-        """Uniformly random classes, as the class-conditional FID / IS protocols use."""
-        labels = torch.randint(self.hparams.num_classes, (n,), device=self.device)
-        return self.sample(n, labels=labels), labels
-
-    def sample_grid(self) -> tuple[Tensor, int]:
-        """One row per class from the fixed noise."""
-        images = self.sample(len(self.fixed_labels), labels=self.fixed_labels, noise=self.fixed_noise)
-        return images, self.hparams.samples_per_class

@@ -48,8 +48,9 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from zoo.losses import l1_loss
-from zoo.models.translation import TranslationGAN, image_to_image_loss
+from zoo.losses import LossName, l1_loss
+from zoo.models.capabilities import Capabilities
+from zoo.models.translation import TranslationGAN
 from zoo.nn.image_pool import ImagePool
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator
@@ -147,30 +148,25 @@ class CycleGAN(TranslationGAN):
         discriminator_layers: stride-2 conv layers of each PatchGAN (3: 70x70 patches).
         norm: ``instance`` (the paper) , ``batch`` or ``none``.
         dropout: dropout 0.5 in the residual blocks (off in the paper).
-        loss: the GAN terms: ``lsgan`` (the paper), ``bce``, ``hinge`` or ``wgan-gp``
-            (the last needs ``norm`` instance or none: batch norm breaks its per-image penalty).
-        gp_weight: λ of the gradient penalty of each D (``wgan-gp`` only).
-        r1_weight: γ of the R1 penalty γ/2 · E[‖∇ D(real)‖²] of each D on its real
-            images (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lambda_a: weight of the forward cycle ‖F(G(x)) - x‖₁ (λ = 10).
         lambda_b: weight of the backward cycle ‖G(F(y)) - y‖₁ (λ = 10).
         lambda_identity: identity loss weight relative to λ (0.5 in §5.2; 0 disables it;
             needs ``in_channels == out_channels``).
         pool_size: past fakes kept for each discriminator (50; 0 disables the pool).
-        lr: Adam learning rate of all networks (2e-4).
-        betas: Adam (β1, β2) ((0.5, 0.999)).
         n_epochs: epochs at the initial learning rate (100).
         n_epochs_decay: epochs of linear decay to 0 after them (100).
         grid_size: validation inputs shown in the progress grid, each row
             x | G(x) | F(G(x)) | y | F(y) | G(F(y)).
-        gradient_clip_val: see :class:`~zoo.models.base.GANModule`.
+        loss: the GAN terms: ``lsgan`` (the paper), ``bce``, ``hinge`` or ``wgan-gp`` (the last
+            needs ``norm`` instance or none: batch norm breaks its per-image penalty).
+        settings: the other shared settings (``gp_weight`` of each D, ``r1_weight``: R1 γ/2 ·
+            E[‖∇ D(real)‖²] of each D on its real images, ``r1_interval``, ``lr`` (2e-4) and ``betas``
+            ((0.5, 0.999)) of all networks, ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
+            ``n_critic``, ``lr_decay_start`` and ``ema_decay`` are fixed (:attr:`TranslationGAN.fixed_settings`).
     """
 
-    directions = ("AtoB", "BtoA")
+    capabilities = Capabilities("image-to-image", paired_data=False, directions=("AtoB", "BtoA"), exports=("image",))
     ground_truth_always = False
-    paired_data = False
     networks = ("generator", "generator_ba", "discriminator_a", "discriminator_b")
     pretrained_parts = ("generator", "generator_ba")  # G: A -> B and F: B -> A
 
@@ -184,23 +180,17 @@ class CycleGAN(TranslationGAN):
         discriminator_layers: int = 3,
         norm: Literal["instance", "batch", "none"] = "instance",
         dropout: bool = False,
-        loss: Literal["lsgan", "bce", "hinge", "wgan-gp"] = "lsgan",
-        gp_weight: float = 10.0,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
         lambda_a: float = 10.0,
         lambda_b: float = 10.0,
         lambda_identity: float = 0.5,
         pool_size: int = 50,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
         n_epochs: int = 100,
         n_epochs_decay: int = 100,
         grid_size: int = 8,
-        gradient_clip_val: float | None = None,
+        loss: LossName = "lsgan",
+        **settings: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(loss=loss, **settings)
         for name, value in (("lambda_a", lambda_a), ("lambda_b", lambda_b), ("lambda_identity", lambda_identity)):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
@@ -209,9 +199,6 @@ class CycleGAN(TranslationGAN):
                 f"the identity loss feeds domain B to G: A -> B, so it needs in_channels == out_channels "
                 f"(got {in_channels} and {out_channels}); set lambda_identity=0"
             )
-        self.init_adversarial(
-            image_to_image_loss(loss), gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval
-        )
         # D shares G's norm; batch norm cannot go with the per-image penalty of wgan-gp
         norm = self.discriminator_norm(norm, flag="norm", per_image=("instance", "none"))
         self.generator = ResnetGenerator(in_channels, out_channels, generator_channels, num_blocks, norm=norm, dropout=dropout)
@@ -222,6 +209,7 @@ class CycleGAN(TranslationGAN):
             init_weights(network, "normal", 0.02)
         self.pool_a = ImagePool(pool_size)  # past F(y), for D_X
         self.pool_b = ImagePool(pool_size)  # past G(x), for D_Y
+        self.released_generator_only = False  # True for a module around one released G (no F)
 
     # The paper's names for the four networks (through their DDP wrappers when distributed).
     def F(self, y: Tensor) -> Tensor:
@@ -297,16 +285,18 @@ class CycleGAN(TranslationGAN):
         fake_b, fake_a = self.translate(self.grid_a), self.translate(self.grid_b, "BtoA")
         return [self.grid_a, fake_b, self.translate(fake_b, "BtoA"), self.grid_b, fake_a, self.translate(fake_a)]
 
-    def sample_for_metrics(self, n: int) -> tuple[Tensor, None]:
-        raise NotImplementedError("CycleGAN translates inputs; use its validation metrics (val/l1, ...)")
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """Both directions, or ``("AtoB",)`` for a module around one released generator G."""
+        return ("AtoB",) if self.released_generator_only else self.capabilities.directions
 
     @classmethod
     def from_pretrained_generator(cls, generator: nn.Module, network: dict[str, Any]) -> "CycleGAN":
         """A module around one released generator G (``network``: its constructor arguments).
         A released file holds G only, so the module translates ``"AtoB"`` only."""
-        module = cls(in_channels=network["in_channels"], out_channels=network["out_channels"],
-                     num_blocks=network["num_blocks"])
-        module.directions = ("AtoB",)
+        module = cls(in_channels=network.get("in_channels", 3), out_channels=network.get("out_channels", 3),
+                     num_blocks=network.get("num_blocks", 9))  # the network's own defaults where not declared
+        module.released_generator_only = True
         module.generator = generator
         return module
 

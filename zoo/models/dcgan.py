@@ -48,12 +48,12 @@ saves one forward pass of G per iteration (what that is worth: docs/models/dcgan
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from zoo.models.base import GANModule
+from zoo.models.sampling import SamplingGAN
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
 from zoo.weights import PROTOCOLS, PretrainedWeights
@@ -85,7 +85,7 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
     recipe={"model.lr": 5e-4, "model.r1_weight": 1.0, "model.r1_interval": 4, "trainer.max_steps": 4000},
     summary="Unconditional DCGAN (Radford et al. 2016)",
 )
-class DCGAN(GANModule):
+class DCGAN(SamplingGAN):
     """Unconditional DCGAN: G(z) and D(x), labels ignored.
 
     Args:
@@ -97,24 +97,13 @@ class DCGAN(GANModule):
         latent_dim: size of the noise vector z.
         generator_channels: width of G's last hidden layer (earlier ones double it).
         discriminator_channels: width of D's first layer (later ones double it).
-        loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
-            ``hinge`` or ``wgan-gp``.
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
-        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
-        n_critic: discriminator steps per generator step (5 is the WGAN-GP default).
-        lr: Adam learning rate of both networks (DCGAN: 2e-4).
-        betas: Adam (β1, β2) (DCGAN: (0.5, 0.999); WGAN-GP: (0.0, 0.9)).
-        lr_decay_start: if set, both learning rates decay linearly from this
-            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
         grid_size: the progress grid is ``grid_size`` x ``grid_size`` images
             from fixed noise.
-        ema_decay: see :class:`GANModule`.
-        gradient_clip_val: see :class:`GANModule`.
-        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data
-            (Mescheder et al. 2018); 0 turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
+        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
+            ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``, ``ema_decay``,
+            ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
     """
 
     def __init__(
@@ -124,26 +113,13 @@ class DCGAN(GANModule):
         latent_dim: int = 100,
         generator_channels: int = 64,
         discriminator_channels: int = 64,
-        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
-        gp_weight: float = 10.0,
-        n_critic: int = 1,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        lr_decay_start: int | None = None,
         grid_size: int = 8,
-        ema_decay: float | None = None,
-        gradient_clip_val: float | None = None,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(**settings)
         if grid_size < 1:
             raise ValueError(f"grid_size must be >= 1, got {grid_size}")
-        self.init_adversarial(
-            loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
-        )
         discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)

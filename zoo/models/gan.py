@@ -44,14 +44,14 @@ and, with ``output_activation="auto"``, squashed by tanh into [-1, 1]).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from zoo.models.base import GANModule
+from zoo.models.sampling import SamplingGAN
 from zoo.nn.mlp import MLPDiscriminator, MLPGenerator
 from zoo.registry import register_model
 from zoo.weights import PROTOCOLS, PretrainedWeights
@@ -126,7 +126,7 @@ def render_scatter(
 
 
 @register_model("gan", default_data="circle", weights=PACKAGED_WEIGHTS, summary="Original GAN (Goodfellow et al. 2014), MLPs; 2-D ring toy")
-class GAN(GANModule):
+class GAN(SamplingGAN):
     """The original GAN: MLP generator G(z) and discriminator D(x), labels ignored.
 
     Args:
@@ -141,24 +141,16 @@ class GAN(GANModule):
         output_activation: G's output non-linearity: ``"tanh"`` (images in
             [-1, 1]), ``"none"`` (unbounded points), or ``"auto"``: tanh when
             ``image_shape`` is (C, H, W), none otherwise.
-        loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
-            ``hinge`` or ``wgan-gp``.
-        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
         d_steps: k of Algorithm 1: discriminator steps per generator step, all
-            on the same real batch, each with fresh noise.
-        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data
-            (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th batch only (in each of
-            its D steps), weighted by ``r1_interval`` (Karras et al. 2020, §3.1).
-        lr: Adam learning rate of both networks.
-        betas: Adam (β1, β2) of both networks.
-        lr_decay_start: if set, both learning rates decay linearly from this
-            iteration to 0 at ``trainer.max_steps`` (constant otherwise).
+            on the same real batch, each with fresh noise (``n_critic`` > 1 instead takes
+            a new batch for each D step).
+        lr: Adam learning rate of both networks (1e-3 for the small MLPs).
         plot_points: generated points in the 2-D scatter plot (fixed noise).
         grid_size: for image data, the progress grid is ``grid_size`` x
             ``grid_size`` images from fixed noise.
-        ema_decay: see :class:`GANModule`.
-        gradient_clip_val: see :class:`GANModule`.
+        settings: the other shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
+            ``r1_weight``, ``r1_interval`` (counted in batches, in each of its D steps), ``betas``,
+            ``lr_decay_start``, ``ema_decay``, ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
     """
 
     def __init__(
@@ -169,21 +161,13 @@ class GAN(GANModule):
         hidden: int = 128,
         layers: int = 3,
         output_activation: Literal["auto", "tanh", "none"] = "auto",
-        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
-        gp_weight: float = 10.0,
         d_steps: int = 1,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
         lr: float = 1e-3,
-        betas: tuple[float, float] = (0.5, 0.999),
-        lr_decay_start: int | None = None,
         plot_points: int = 512,
         grid_size: int = 8,
-        ema_decay: float | None = None,
-        gradient_clip_val: float | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(lr=lr, **settings)
         image_shape = tuple(int(s) for s in image_shape)
         if not image_shape or any(s < 1 for s in image_shape):
             raise ValueError(f"image_shape must be a non-empty shape of positive sizes, got {image_shape}")
@@ -194,7 +178,6 @@ class GAN(GANModule):
         if plot_points < 1 or grid_size < 1:
             raise ValueError(f"plot_points and grid_size must be >= 1, got {plot_points}, {grid_size}")
         self.image_shape = image_shape
-        self.init_adversarial(loss, gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval)
         if output_activation == "auto":
             output_activation = "tanh" if len(image_shape) == 3 else "none"
         data_dim = math.prod(image_shape)
@@ -216,7 +199,7 @@ class GAN(GANModule):
 
     def setup(self, stage: str) -> None:
         """Keep up to 512 validation points of 2-D data for the scatter plot (axes come from them)."""
-        if not self.is_2d or self._trainer is None:
+        if not self.is_2d or not self.has_trainer:
             return
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is None or not hasattr(datamodule, "split_dataset"):
@@ -245,11 +228,12 @@ class GAN(GANModule):
                 self.backward_step(d_total, opt_d)
             losses = {"d_loss": d_loss, **penalties}
 
-        # (2) One update of G on new noise: descend -log D(G(z)) (non-saturating).
-        with self.updating(opt_g):
-            g_loss = self.adversarial.generator(self.D(self.G(self.noise(x.size(0)))))
-            self.backward_step(g_loss, opt_g)
-        losses["g_loss"] = g_loss
+        # (2) One update of G on new noise (every n_critic batches): descend -log D(G(z)) (non-saturating).
+        if self.generator_turn():
+            with self.updating(opt_g):
+                g_loss = self.adversarial.generator(self.D(self.G(self.noise(x.size(0)))))
+                self.backward_step(g_loss, opt_g)
+            losses["g_loss"] = g_loss
         self.log_losses(**losses)
 
     @torch.no_grad()

@@ -44,13 +44,14 @@ size of the first categorical code.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.models.base import GANModule
+from zoo.models.capabilities import Capabilities
+from zoo.models.sampling import SamplingGAN
 from zoo.nn.dcgan import DCGANGenerator
 from zoo.nn.infogan import InfoGANDiscriminator, QOutput
 from zoo.registry import register_model
@@ -117,10 +118,11 @@ def info_nll(
     recipe={"model.noise_dim": 16, "model.lambda_categorical": 2.0, "trainer.max_steps": 3000},
     summary="InfoGAN (Chen et al. 2016): interpretable codes, no labels",
 )
-class InfoGAN(GANModule):
+class InfoGAN(SamplingGAN):
     """DCGAN with a latent code c whose mutual information with G(z, c) is maximised through Q(c|x).
 
-    ``sample(n, codes=..., noise=...)`` sets the codes of the samples.
+    ``sample(n, codes=..., noise=...)`` sets the codes of the samples. The shared ``lr`` is the
+    learning rate of D and Q (paper: 2e-4); G has its own, ``generator_lr``.
 
     Args:
         image_shape: (channels, height, width) of the images; linked from the
@@ -138,27 +140,17 @@ class InfoGAN(GANModule):
         generator_channels: width of G's last hidden layer (earlier ones double it).
         discriminator_channels: width of D's first layer (later ones double it).
         q_hidden: width of Q's hidden fully connected layer (paper: 128).
-        loss: adversarial objective: ``bce`` (non-saturating), ``lsgan``,
-            ``hinge`` or ``wgan-gp``.
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for ``wgan-gp``.
-        gp_weight: weight of the gradient penalty (``wgan-gp`` only).
-        n_critic: discriminator (and Q) steps per generator step (1: the paper's alternation).
-        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x D(x)‖²] on real data
-            (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
-        lr: Adam learning rate of D and Q (paper: 2e-4).
         generator_lr: Adam learning rate of G (paper: 1e-3).
-        betas: Adam (β1, β2) of both optimisers.
-        lr_decay_start: if set, both learning rates decay linearly from this
-            iteration to 0 at ``trainer.max_steps``.
         samples_per_code: columns of the progress grid (one row per value of
             the first categorical code).
-        ema_decay: see :class:`GANModule`.
-        gradient_clip_val: see :class:`GANModule`.
+        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic`` (D and Q
+            steps per G step), ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``,
+            ``ema_decay``, ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
     """
 
-    sample_conditions = ("codes",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        "code-conditional", conditions=("codes",), exports=("noise", "categorical", "continuous"))
 
     def __init__(
         self,
@@ -173,22 +165,12 @@ class InfoGAN(GANModule):
         generator_channels: int = 64,
         discriminator_channels: int = 64,
         q_hidden: int = 128,
-        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
-        gp_weight: float = 10.0,
-        n_critic: int = 1,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
-        lr: float = 2e-4,
         generator_lr: float = 1e-3,
-        betas: tuple[float, float] = (0.5, 0.999),
-        lr_decay_start: int | None = None,
         samples_per_code: int = 8,
-        ema_decay: float | None = None,
-        gradient_clip_val: float | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(**settings)
         if continuous_loss not in ("gaussian_nll", "mse"):
             raise ValueError(f"unknown continuous_loss {continuous_loss!r}; valid choices: gaussian_nll, mse")
         self.categorical_dims = [int(k) for k in (categorical_dims or [num_classes or 10])]
@@ -196,9 +178,6 @@ class InfoGAN(GANModule):
             raise ValueError(f"every categorical code needs at least 2 values, got {self.categorical_dims}")
         if continuous_dim < 0 or noise_dim < 0:
             raise ValueError(f"noise_dim and continuous_dim must be >= 0, got {noise_dim}, {continuous_dim}")
-        self.init_adversarial(
-            loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval
-        )
         discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
         latent_dim = noise_dim + sum(self.categorical_dims) + continuous_dim
@@ -207,13 +186,16 @@ class InfoGAN(GANModule):
             image_shape, discriminator_channels, self.categorical_dims, continuous_dim, discriminator_norm, q_hidden
         )
         self.init_ema()
-        # Fixed latents for the progress grid: row k has value k of the first categorical code,
-        # column j one fixed (z, other codes) shared by every row.
-        rows, cols = self.categorical_dims[0], samples_per_code
+        self.register_code_grid(samples_per_code)
+
+    def register_code_grid(self, cols: int) -> None:
+        """Fixed latents for the progress grid: row k has value k of the first categorical code,
+        column j one fixed (z, other codes) shared by every row."""
+        rows = self.categorical_dims[0]
         gen = torch.Generator().manual_seed(0)
-        noise = torch.randn(cols, noise_dim, generator=gen)
+        noise = torch.randn(cols, self.hparams.noise_dim, generator=gen)
         other = torch.stack([torch.randint(k, (cols,), generator=gen) for k in self.categorical_dims], dim=1)
-        continuous = torch.rand(cols, continuous_dim, generator=gen) * 2 - 1
+        continuous = torch.rand(cols, self.hparams.continuous_dim, generator=gen) * 2 - 1
         categorical = other.repeat(rows, 1)
         categorical[:, 0] = torch.arange(rows).repeat_interleave(cols)
         self.register_buffer("fixed_noise", noise.repeat(rows, 1))
@@ -358,7 +340,15 @@ class InfoGAN(GANModule):
         noise = self.fixed_noise[:1].expand(n, -1)
         return self.sample(n, codes={"categorical": categorical, "continuous": continuous}, noise=noise)
 
-    def extra_grids(self, steps: int = 8) -> dict[str, tuple[Tensor, int]]:
+    def sweep_grids(self, steps: int = 8) -> dict[str, tuple[Tensor, int]]:
         """``{"sweep_c1": (images, nrow), "sweep_c2": ...}``: :meth:`sweep_grid` of each continuous
-        code (``sweep_c<k>`` sweeps code index k - 1), to be saved next to the sample grid."""
+        code (``sweep_c<k>`` sweeps code index k - 1)."""
         return {f"sweep_c{k + 1}": (self.sweep_grid(k, steps), steps) for k in range(self.hparams.continuous_dim)}
+
+    def progress_grids(self) -> dict[str, tuple[Tensor, int]]:
+        """The sample grid and, next to it, one sweep per continuous code (the paper's Figure 2)."""
+        return {**super().progress_grids(), **self.sweep_grids()}
+
+    def grid_row_names(self) -> list[str]:
+        """Row k of the sample grid has value k of the first categorical code."""
+        return [f"c1 = {k}" for k in range(self.categorical_dims[0])]

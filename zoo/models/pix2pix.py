@@ -40,13 +40,13 @@ over ``n_epochs_decay`` (100 + 100 in the reference code), N(0, 0.02) initialisa
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from zoo.losses import l1_loss
-from zoo.models.translation import TranslationGAN, image_to_image_loss
+from zoo.models.translation import TranslationGAN
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from zoo.registry import register_model
@@ -145,20 +145,16 @@ class Pix2Pix(TranslationGAN):
             would be a per-pixel "PixelGAN", §4.4).
         norm: ``batch`` (the paper; with batch size 1 it acts as instance norm), ``instance`` or ``none``.
         dropout: dropout 0.5 in the U-Net decoder's three innermost blocks, the noise z (§3.1).
-        loss: the GAN terms: ``bce`` (the paper), ``lsgan``, ``hinge`` or ``wgan-gp``
-            (the last needs ``norm`` instance or none: batch norm breaks its per-image penalty).
-        gp_weight: λ of the gradient penalty (``wgan-gp`` only).
-        r1_weight: γ of the R1 penalty γ/2 · E[‖∇_y D(x, y)‖²] on the real pairs
-            (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
         lambda_l1: λ, the weight of the L1 term (100 in the paper).
-        lr: Adam learning rate of both networks (2e-4).
-        betas: Adam (β1, β2) ((0.5, 0.999)).
         n_epochs: epochs at the initial learning rate.
         n_epochs_decay: epochs of linear decay to 0 after them (0 keeps the LR constant).
         grid_size: validation inputs shown in the progress grid (rows of x | G(x) | y).
-        gradient_clip_val: see :class:`~zoo.models.base.GANModule`.
+        settings: the shared settings (``loss``: the GAN terms, ``bce`` as the paper, ``lsgan``, ``hinge``
+            or ``wgan-gp``, which needs ``norm`` instance or none since batch norm breaks its per-image
+            penalty; ``gp_weight``; ``r1_weight``: R1 γ/2 · E[‖∇_y D(x, y)‖²] on the real pairs;
+            ``r1_interval``; ``lr`` (2e-4); ``betas`` ((0.5, 0.999)); ``gradient_clip_val``): see
+            :class:`~zoo.models.base.GANModule`. ``n_critic``, ``lr_decay_start`` and ``ema_decay``
+            are fixed (:attr:`TranslationGAN.fixed_settings`).
     """
 
     def __init__(
@@ -172,25 +168,15 @@ class Pix2Pix(TranslationGAN):
         discriminator_layers: int = 3,
         norm: Literal["batch", "instance", "none"] = "batch",
         dropout: bool = True,
-        loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = "bce",
-        gp_weight: float = 10.0,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
         lambda_l1: float = 100.0,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
         n_epochs: int = 100,
         n_epochs_decay: int = 100,
         grid_size: int = 8,
-        gradient_clip_val: float | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(**settings)
         if lambda_l1 < 0:
             raise ValueError(f"lambda_l1 must be >= 0, got {lambda_l1}")
-        self.init_adversarial(
-            image_to_image_loss(loss), gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval
-        )
         # D shares G's norm; batch norm cannot go with the per-image penalty of wgan-gp
         norm = self.discriminator_norm(norm, flag="norm", per_image=("instance", "none"))
         self.generator, self._size_multiple = build_generator(
@@ -237,8 +223,8 @@ class Pix2Pix(TranslationGAN):
     @classmethod
     def from_pretrained_generator(cls, generator: nn.Module, network: dict) -> "Pix2Pix":
         """A module around one released U-Net (``network``: its constructor arguments)."""
-        module = cls(in_channels=network["in_channels"], out_channels=network["out_channels"],
-                     image_size=2 ** network["num_downs"])
+        module = cls(in_channels=network.get("in_channels", 3), out_channels=network.get("out_channels", 3),
+                     image_size=2 ** network.get("num_downs", 8))  # the network's own defaults where not declared
         module.generator = generator
         return module
 
@@ -252,7 +238,3 @@ class Pix2Pix(TranslationGAN):
     def grid_rows(self) -> list[Tensor]:
         """x | G(x) | y."""
         return [self.grid_a, self.translate(self.grid_a), self.grid_b]
-
-    def sample_for_metrics(self, n: int) -> tuple[Tensor, None]:
-        """Pix2Pix is not a generative model of noise: FID/IS callbacks do not apply."""
-        raise NotImplementedError("Pix2Pix translates inputs; use its validation metrics (val/l1, val/ssim, ...)")

@@ -7,9 +7,8 @@ block of G and D is faded in smoothly (§2, Fig. 2). The networks, equalized
 learning rate, pixel norm and minibatch standard deviation are in
 :mod:`zoo.nn.progan`; this module is the training schedule and the losses.
 
-The schedule (:class:`ProgressiveSchedule`, the reference's ``TrainingSchedule``
-in ``train.py``) is counted in real images shown to D, in thousands
-(``kimg``), as the paper counts (600k images per phase there):
+The schedule (:class:`~zoo.models.progan_schedule.ProgressiveSchedule`, the reference's
+``TrainingSchedule``) is counted in thousands of real images shown to D (``kimg``; 600 per phase there):
 
 * 4x4: ``stabilize_kimg`` of training;
 * then for each higher resolution r: ``fade_kimg`` with α going 0 -> 1 linearly
@@ -47,16 +46,18 @@ states are cleared whenever a fade starts or ends.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.models.base import GANModule
-from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator, downsample_to, fade_reals, feature_counts, resolutions
+from zoo.losses import LossName
+from zoo.models.capabilities import Capabilities
+from zoo.models.progan_schedule import Phase, ProgressiveSchedule  # noqa: F401  (re-exported)
+from zoo.models.sampling import SamplingGAN
+from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator, downsample_to, fade_reals, feature_counts
 from zoo.registry import register_model
 from zoo.weights import PROTOCOLS, PretrainedWeights
 
@@ -91,65 +92,20 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Phase:
-    """One phase of the schedule: ``resolution`` stabilised or faded in over [start, end) kimg."""
-
-    index: int
-    resolution: int
-    fading: bool
-    start_kimg: float
-    end_kimg: float  # math.inf for the last phase
-
-
-class ProgressiveSchedule:
-    """Resolution and fade-in α as functions of the real images shown (the paper's kimg clock).
-
-    Args:
-        max_resolution: the final resolution (a power of two >= 4).
-        stabilize_kimg: thousands of images per stabilisation phase (600 in the paper).
-        fade_kimg: thousands of images per fade-in phase (600 in the paper).
-    """
-
-    def __init__(self, max_resolution: int, stabilize_kimg: float, fade_kimg: float) -> None:
-        if stabilize_kimg <= 0 or fade_kimg < 0:
-            raise ValueError(f"stabilize_kimg must be > 0 and fade_kimg >= 0, got {stabilize_kimg}, {fade_kimg}")
-        self.resolutions = resolutions(max_resolution)
-        phases, start = [Phase(0, 4, False, 0.0, float(stabilize_kimg))], float(stabilize_kimg)
-        for r in self.resolutions[1:]:
-            if fade_kimg > 0:
-                phases.append(Phase(len(phases), r, True, start, start + fade_kimg))
-                start += fade_kimg
-            phases.append(Phase(len(phases), r, False, start, start + stabilize_kimg))
-            start += stabilize_kimg
-        last = phases[-1]
-        phases[-1] = Phase(last.index, last.resolution, False, last.start_kimg, math.inf)
-        self.phases = phases
-
-    @property
-    def growth_kimg(self) -> float:
-        """kimg at which the final resolution is reached with α = 1."""
-        return self.phases[-1].start_kimg
-
-    def phase(self, kimg: float) -> Phase:
-        return next(p for p in self.phases if kimg < p.end_kimg)
-
-    def at(self, kimg: float) -> tuple[int, float, Phase]:
-        """``(resolution, alpha, phase)`` after ``kimg`` thousand real images."""
-        phase = self.phase(kimg)
-        if not phase.fading:
-            return phase.resolution, 1.0, phase
-        return phase.resolution, (kimg - phase.start_kimg) / (phase.end_kimg - phase.start_kimg), phase
-
-    def table(self, batch_sizes: dict[int, int] | None = None) -> str:
-        """The schedule as a text table (printed when training starts)."""
-        rows = ["phase  resolution  what           kimg from -> to   batch"]
-        for p in self.phases:
-            end = "..." if math.isinf(p.end_kimg) else f"{p.end_kimg:g}"
-            batch = (batch_sizes or {}).get(p.resolution, "data")
-            what = "fade in (α 0->1)" if p.fading else "stabilize"
-            rows.append(f"{p.index:>5}  {p.resolution:>4}x{p.resolution:<5}  {what:<16} {p.start_kimg:>7g} -> {end:<7} {batch}")
-        return "\n".join(rows)
+def parse_batch_sizes(batch_sizes: Mapping[Any, Any] | None, resolutions: list[int]) -> dict[int, int]:
+    """``{resolution: batch size}`` with int keys, each checked. Keys may arrive as strings: LightningCLI
+    records the config, whose dict keys are text, as the hyper-parameters, and a checkpoint or weights
+    file then holds those."""
+    parsed: dict[int, int] = {}
+    for r, b in (batch_sizes or {}).items():
+        resolution = int(r) if str(r).isdigit() else r
+        if resolution not in resolutions or int(b) < 1:
+            raise ValueError(
+                f"batch_sizes: {r}: {b} is not a valid entry; resolutions: {', '.join(map(str, resolutions))}, "
+                "batch sizes >= 1"
+            )
+        parsed[resolution] = int(b)
+    return parsed
 
 
 @register_model(
@@ -166,7 +122,7 @@ class ProgressiveSchedule:
             "trainer.max_steps": 20000, "trainer.max_time": "00:00:15:00"},
     summary="ProGAN-lite (Karras et al. 2018): progressive growing with fade-in",
 )
-class ProGAN(GANModule):
+class ProGAN(SamplingGAN):
     """Progressively grown WGAN-GP with equalized learning rate, pixel norm and minibatch stddev.
 
     ``sample(n, resolution=..., labels=...)`` samples at the highest resolution trained so
@@ -187,33 +143,36 @@ class ProGAN(GANModule):
         batch_sizes: images per D step at each resolution, e.g. ``{4: 64, 8: 64, 16: 32, 32: 32}``
             (taken from each loader batch, so at most the DataModule's ``batch_size``);
             ``None``: the whole loader batch at every resolution.
-        loss: the adversarial loss; ``wgan-gp`` as in the paper (others are allowed for
-            experiments: ``bce``, ``lsgan``, ``hinge``).
-        gp_weight: λ of the gradient penalty (10).
         drift: ε_drift of the drift term ε_drift · E[D(x)²] (0.001; wgan-gp only).
         aux_weight: weight of the auxiliary classification loss (``conditional``).
-        r1_weight: γ of an optional R1 penalty (0: off, as in the paper).
-        r1_interval: lazy R1 every ``r1_interval`` D steps.
-        lr: Adam learning rate of G and D (1e-3).
-        betas: Adam (β1, β2) ((0, 0.99)).
         eps: Adam ε (1e-8).
         reset_optimizers: clear both Adam states when a fade starts or ends (the authors'
             ``reset_opt_for_new_lod``).
-        ema_decay: β of the generator EMA used for sampling (0.999; ``None`` turns it off).
         ema_kimg: if set, the EMA's half-life in thousands of real images instead of a fixed β:
             β = 0.5 ** (images per step / (1000 · ema_kimg)) (StyleGAN's ``G_smoothing_kimg``,
             Karras et al. 2019: 10). With phases of a few kimg, β = 0.999 lags a new block by
             more than a whole phase (docs/models/progan.md#the-generator-ema).
         grid_size: the progress grid is ``grid_size`` x ``grid_size`` images (one row per
             class when conditional).
-        gradient_clip_val: see :class:`GANModule`.
+        loss: the shared adversarial loss; ``wgan-gp`` as in the paper (the others are allowed
+            for experiments: ``bce``, ``lsgan``, ``hinge``).
+        lr: Adam learning rate of G and D (the paper's 1e-3).
+        betas: Adam (β1, β2) (the paper's (0, 0.99)).
+        ema_decay: β of the generator EMA used for sampling (the paper's 0.999; ``None`` turns it off).
+        settings: the other shared settings (``gp_weight`` (λ = 10), ``r1_weight``, ``r1_interval``,
+            ``lr_decay_start``, ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
+            ``n_critic`` is fixed at 1 (the schedule's clock counts the images of each G step).
     """
 
+    #: ``labels=`` only when built with ``conditional=True`` (an unconditional ProGAN refuses them)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        "unconditional", conditions=("labels", "resolution"), exports=("noise", "labels"))
+    fixed_settings: ClassVar[Mapping[str, str]] = {
+        "n_critic": "one D step per G step, as the paper: the schedule counts the real images of each step"}
     #: the schedule's clock travels with the weights: it says which resolution and alpha G reached
     pretrained_parts = ("generator", "images_seen")
-
     #: each step runs only the blocks of the current resolution: DDP must find the unused ones
-    ddp_find_unused_parameters = True
+    partial_forward = True
 
     def __init__(
         self,
@@ -226,23 +185,19 @@ class ProGAN(GANModule):
         stabilize_kimg: float = 60.0,
         fade_kimg: float = 60.0,
         batch_sizes: dict[int, int] | None = None,
-        loss: Literal["wgan-gp", "bce", "lsgan", "hinge"] = "wgan-gp",
-        gp_weight: float = 10.0,
         drift: float = 0.001,
         aux_weight: float = 1.0,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.0, 0.99),
         eps: float = 1e-8,
         reset_optimizers: bool = True,
-        ema_decay: float | None = 0.999,
         ema_kimg: float | None = None,
         grid_size: int = 8,
-        gradient_clip_val: float | None = None,
+        loss: LossName = "wgan-gp",
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.0, 0.99),
+        ema_decay: float | None = 0.999,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(loss=loss, lr=lr, betas=betas, ema_decay=ema_decay, **settings)
         channels, height, width = tuple(image_shape)
         if height != width:
             raise ValueError(f"ProGAN needs square images, got image_shape {tuple(image_shape)}")
@@ -253,34 +208,27 @@ class ProGAN(GANModule):
                 f"conditional=True needs labelled data with num_classes >= 2, got num_classes={num_classes}"
             )
         self.schedule = ProgressiveSchedule(height, stabilize_kimg, fade_kimg)
-        # keys may arrive as strings (LightningCLI records the config, whose dict keys are text, as
-        # the hyper-parameters; a checkpoint or weights file then holds those): compare as ints
-        self.batch_sizes: dict[int, int] = {}
-        for r, b in (batch_sizes or {}).items():
-            resolution = int(r) if str(r).isdigit() else r
-            if resolution not in self.schedule.resolutions or int(b) < 1:
-                raise ValueError(
-                    f"batch_sizes: {r}: {b} is not a valid entry; resolutions: "
-                    f"{', '.join(map(str, self.schedule.resolutions))}, batch sizes >= 1"
-                )
-            self.batch_sizes[resolution] = int(b)
-        self.init_adversarial(loss, gp_weight=gp_weight, r1_weight=r1_weight, r1_interval=r1_interval)
+        self.batch_sizes = parse_batch_sizes(batch_sizes, self.schedule.resolutions)
         classes = num_classes if conditional else None
         widths = feature_counts(height, fmap_base, fmap_max)
         self.generator = ProGANGenerator(latent_dim, height, widths, channels, num_classes=classes)
         self.discriminator = ProGANDiscriminator(height, widths, channels, num_classes=classes)
         self.init_ema()
-        self.sample_conditions = ("labels", "resolution") if conditional else ("resolution",)
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
-        rows = num_classes if conditional else grid_size
-        noise = torch.randn(rows * grid_size if conditional else grid_size**2, latent_dim,
-                            generator=torch.Generator().manual_seed(0))
-        self.register_buffer("fixed_noise", noise)
-        if conditional:
-            self.register_buffer("fixed_labels", torch.arange(num_classes).repeat_interleave(grid_size))
+        self.register_grid(grid_size)
         self._phase_index: int | None = None
-        self._grid_due = False
+        self._phase_ended_at = -1  # global_step after the last step of a phase (a grid is due then)
         self._images_per_step = 0  # real images (all ranks) of the step being taken: the EMA's clock
+
+    def register_grid(self, grid_size: int) -> None:
+        """Fixed inputs of the progress grid: ``grid_size`` x ``grid_size`` noise vectors, or one row of
+        ``grid_size`` per class when conditional."""
+        hp = self.hparams
+        count = hp.num_classes * grid_size if hp.conditional else grid_size**2
+        noise = torch.randn(count, hp.latent_dim, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("fixed_noise", noise)
+        if hp.conditional:
+            self.register_buffer("fixed_labels", torch.arange(hp.num_classes).repeat_interleave(grid_size))
 
     # ----------------------------------------------------------------- schedule
     @property
@@ -313,10 +261,9 @@ class ProGAN(GANModule):
                 optimizer.optimizer.state.clear()
         self._phase_index = phase.index
 
-    def grid_due(self) -> bool:
-        """Whether the last step ended a phase (``SampleGrid`` then writes a grid); resets the flag."""
-        due, self._grid_due = self._grid_due, False
-        return due
+    def grid_requested(self) -> bool:
+        """Whether the step just taken ended a phase (``SampleGrid`` then writes that phase's last grid)."""
+        return self._phase_ended_at == self.global_step
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Also record the schedule and where training is in it (readable without the module)."""
@@ -372,7 +319,7 @@ class ProGAN(GANModule):
         losses["g_loss"] = g_loss
         self.images_seen += self._images_per_step
         if self.schedule.phase(self.kimg).index != phase.index:
-            self._grid_due = True  # this step ended the phase: its last grid
+            self._phase_ended_at = self.global_step  # this step ended the phase: its last grid is due
         self.log_losses(**losses)
         if self.writes_logs_now():
             self.log_dict({"train/resolution": float(resolution), "train/alpha": alpha, "train/kimg": self.kimg})
@@ -387,7 +334,7 @@ class ProGAN(GANModule):
         hp = self.hparams
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps)
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps)
-        return [opt_g, opt_d]
+        return [opt_g, opt_d], self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
 
     # ----------------------------------------------------------------- sampling
     def sample_inputs(self, n: int, labels: Tensor | int | None = None, resolution: int | None = None) -> dict[str, Any]:
@@ -405,6 +352,8 @@ class ProGAN(GANModule):
         inputs: dict[str, Any] = {"resolution": resolution, "alpha": alpha}
         if self.hparams.conditional:
             inputs["labels"] = self.check_labels(labels, n, self.hparams.num_classes)
+        elif labels is not None:
+            raise ValueError("this ProGAN is unconditional (conditional=False): it takes no labels=")
         return inputs
 
     def generate(self, generator: nn.Module, noise: Tensor, resolution: int, alpha: float,
@@ -445,3 +394,7 @@ class ProGAN(GANModule):
             images = self.sample(len(self.fixed_noise), noise=self.fixed_noise)
         size = self.hparams.image_shape[-1]
         return F.interpolate(images, size=(size, size), mode="nearest"), self.hparams.grid_size
+
+    def grid_row_names(self) -> list[str] | None:
+        """One row per class when conditional."""
+        return [f"class {k}" for k in range(self.hparams.num_classes)] if self.hparams.conditional else None

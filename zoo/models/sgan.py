@@ -40,13 +40,15 @@ training ends.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.models.base import GANModule
+from zoo.models.capabilities import Capabilities
+from zoo.models.sampling import SamplingGAN
 from zoo.nn import DCGANGenerator
 from zoo.nn.dcgan import NormName, dcgan_trunk
 from zoo.nn.init import init_weights
@@ -103,7 +105,7 @@ def log_d_fake(logits: Tensor) -> Tensor:
 
 
 @register_model("sgan", default_data="digits", weights=PACKAGED_WEIGHTS, summary="Semi-supervised GAN (Odena 2016; Salimans et al. 2016)")
-class SGAN(GANModule):
+class SGAN(SamplingGAN):
     """Semi-supervised GAN: D classifies K classes and tells real from fake.
 
     Args:
@@ -118,17 +120,17 @@ class SGAN(GANModule):
         dropout: dropout before D's classifier (Salimans et al. use dropout in D).
         generator_loss: ``"feature_matching"`` (§3.1) or ``"non_saturating"``.
         unsupervised_weight: weight of L_unsupervised in D's loss.
-        r1_weight: γ of the R1 penalty γ/2 · E_x[‖∇_x lse(l(x))‖²] on the
-            unlabelled real batch (Mescheder et al. 2018); 0 (the default) turns it off.
-        r1_interval: compute R1 on every ``r1_interval``-th D step, weighted by
-            ``r1_interval`` (lazy regularisation, Karras et al. 2020).
-        lr, betas: Adam settings of both networks.
         samples_per_row: width of the 8-row progress grid.
-        ema_decay, gradient_clip_val: see :class:`GANModule`.
+        settings: the shared settings of every GAN (``gp_weight``, ``n_critic``, ``r1_weight`` (R1 is
+            γ/2 · E_x[‖∇_x lse(l(x))‖²] on the unlabelled real batch), ``r1_interval``, ``lr``, ``betas``,
+            ``lr_decay_start``, ``ema_decay``, ``gradient_clip_val``): see
+            :class:`~zoo.models.base.GANModule`. ``loss`` is fixed: D's loss is the K+1-class objective.
     """
 
-    #: trains on labelled data only (``zoo.fit`` refuses unlabelled data before any work)
-    needs_labels = True
+    capabilities: ClassVar[Capabilities] = Capabilities("unconditional", needs_labels=True)
+    fixed_settings: ClassVar[Mapping[str, str]] = {
+        "loss": "SGAN's discriminator loss is its own K+1-class objective (Salimans et al. 2016, §5), not a "
+                "swappable adversarial loss"}
     #: the classifier is SGAN's product: pretrained weights hold D as well as G
     pretrained_parts = ("generator", "discriminator")
 
@@ -146,23 +148,16 @@ class SGAN(GANModule):
         dropout: float = 0.3,
         generator_loss: Literal["feature_matching", "non_saturating"] = "feature_matching",
         unsupervised_weight: float = 1.0,
-        r1_weight: float = 0.0,
-        r1_interval: int = 1,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
         samples_per_row: int = 8,
-        ema_decay: float | None = None,
-        gradient_clip_val: float | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(ema_decay=ema_decay, gradient_clip_val=gradient_clip_val)
-        self.save_hyperparameters()
+        super().__init__(**settings)
         if num_classes is None or num_classes < 2:
             raise ValueError(f"SGAN needs labelled data with num_classes >= 2, got {num_classes}")
         if num_labeled < num_classes:
             raise ValueError(f"num_labeled must be at least num_classes ({num_classes}), got {num_labeled}")
         if generator_loss not in ("feature_matching", "non_saturating"):
             raise ValueError(f"unknown generator_loss {generator_loss!r}; valid choices: feature_matching, non_saturating")
-        self.init_adversarial(None, r1_weight=r1_weight, r1_interval=r1_interval)  # D's loss is SGAN's own
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
         self.discriminator = SemiSupervisedDiscriminator(image_shape, num_classes, discriminator_channels,
@@ -172,6 +167,10 @@ class SGAN(GANModule):
                                                         generator=torch.Generator().manual_seed(0)))
         self.register_buffer("labeled_images", torch.empty(0, *image_shape))
         self.register_buffer("labeled_labels", torch.empty(0, dtype=torch.long))
+
+    def adversarial_loss(self, name: str) -> None:
+        """None: D's loss is SGAN's own (``training_step``), so no gradient penalty either."""
+        return None
 
     # ----------------------------------------------------------- labelled data
     def choose_labeled(self, dataset) -> None:
@@ -226,20 +225,23 @@ class SGAN(GANModule):
             d_total, penalties = self.penalise(d_loss, real=x, real_logits=torch.logsumexp(logits_real, dim=1))
             self.backward_step(d_total, opt_d)
 
-        # (2) G: feature matching ||E f(x) - E f(G(z))||^2 (or non-saturating).
-        with self.updating(opt_g):
-            logits_fake, features_fake = self.D(self.G(self.noise(x.size(0))))
-            if self.hparams.generator_loss == "feature_matching":
-                with torch.no_grad():
-                    _, features_real = self.D(x)
-                g_loss = (features_real.mean(0) - features_fake.mean(0)).pow(2).mean()
-            else:
-                g_loss = -log_d_real(logits_fake).mean()
-            self.backward_step(g_loss, opt_g)
-
         accuracy = (logits_labeled.argmax(1) == y_labeled).float().mean()
-        self.log_losses(d_loss=d_loss, g_loss=g_loss, supervised_loss=supervised_loss,
-                        unsupervised_loss=unsupervised_loss, labeled_accuracy=accuracy, **penalties)
+        losses = dict(d_loss=d_loss, supervised_loss=supervised_loss, unsupervised_loss=unsupervised_loss,
+                      labeled_accuracy=accuracy, **penalties)
+
+        # (2) G every n_critic batches: feature matching ||E f(x) - E f(G(z))||^2 (or non-saturating).
+        if self.generator_turn():
+            with self.updating(opt_g):
+                logits_fake, features_fake = self.D(self.G(self.noise(x.size(0))))
+                if self.hparams.generator_loss == "feature_matching":
+                    with torch.no_grad():
+                        _, features_real = self.D(x)
+                    g_loss = (features_real.mean(0) - features_fake.mean(0)).pow(2).mean()
+                else:
+                    g_loss = -log_d_real(logits_fake).mean()
+                self.backward_step(g_loss, opt_g)
+            losses["g_loss"] = g_loss
+        self.log_losses(**losses)
 
     # -------------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -266,6 +268,7 @@ class SGAN(GANModule):
         return correct / total
 
     def on_train_end(self) -> None:
+        super().on_train_end()
         accuracy = self.split_accuracy("test")
         for logger in self.trainer.loggers:
             logger.log_metrics({"test/accuracy": accuracy}, step=self.trainer.global_step)

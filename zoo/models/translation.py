@@ -17,7 +17,8 @@
   ``loss.generator(D(G(x)))``, D minimises ``½ loss.discriminator(D(y), D(G(x)))``
   (the ½ is written in each model's ``training_step``), with the loss objects of
   ``zoo.losses``; the penalties (WGAN-GP, R1) come from ``GANModule.penalise``.
-* No ``sample()``: these models translate inputs (:meth:`TranslationGAN.translate`).
+* No ``sample()``: these models translate inputs (:meth:`TranslationGAN.translate`); they are
+  the sibling of :class:`zoo.models.sampling.SamplingGAN`, not a kind of it.
 
 Batches are the dicts of the image-to-image DataModules
 (``datamodules.translation``): ``"A"`` (input side), ``"B"`` (target side / other
@@ -27,7 +28,8 @@ domain), ``"A_label"``, ``"B_label"`` (-1 when unknown), ``"A_name"``, ``"B_name
 from __future__ import annotations
 
 import math
-from typing import Callable, ClassVar, Sequence
+from collections.abc import Mapping
+from typing import Any, Callable, ClassVar, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +41,7 @@ from zoo.images import Direction, pad_to_multiple, pil_to_tensor, tensor_to_pil
 from zoo.losses import AdversarialLoss, LeastSquaresLoss, get_adversarial_loss
 from zoo.metrics.paired import l1_distance, psnr, ssim
 from zoo.models.base import GANModule
+from zoo.models.capabilities import Capabilities
 
 
 def image_to_image_loss(name: str) -> AdversarialLoss:
@@ -80,31 +83,37 @@ def as_rgb_if_needed(images: Sequence[Tensor]) -> list[Tensor]:
 class TranslationGAN(GANModule):
     """Base of the image-to-image GANs: ``translate``, the progress grid, validation metrics.
 
-    Subclasses set :attr:`directions`, build the generators and implement
-    :meth:`translator` and :meth:`grid_rows`. ``hparams`` must hold
+    Subclasses declare their :attr:`capabilities` (paired or not, the directions), build the
+    generators and implement :meth:`translator` and :meth:`grid_rows`. ``hparams`` must hold
     ``in_channels``, ``out_channels``, ``grid_size``.
     """
 
-    #: the directions this model can translate ("AtoB" is the trained generator's)
-    directions: ClassVar[tuple[str, ...]] = ("AtoB",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        "image-to-image", paired_data=True, directions=("AtoB",), exports=("image",))
     #: whether validation batches come with an aligned ground truth ("B" is the target of "A")
     ground_truth_always: ClassVar[bool] = True
-    #: which kind of folder data the model trains on (``zoo.fit --data path`` / published names)
-    paired_data: ClassVar[bool] = True
+    fixed_settings: ClassVar[Mapping[str, str]] = {
+        "n_critic": "the pix2pix / CycleGAN papers alternate one D and one G step",
+        "lr_decay_start": "the learning rates follow the papers' per-epoch schedule: n_epochs, then n_epochs_decay",
+        "ema_decay": "translate() uses the trained generators, as the papers do",
+    }
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
         # Progress-grid inputs, captured from the data at fit start (not saved: re-captured on resume).
         self.register_buffer("grid_a", torch.empty(0), persistent=False)
         self.register_buffer("grid_b", torch.empty(0), persistent=False)
         self._val_metrics = nn.ModuleDict()
 
     # ----------------------------------------------------------------- inference
-    def sample(self, n: int, *, noise: Tensor | None = None, **conditions) -> Tensor:
-        """Not a model of noise: an image-to-image GAN translates inputs (:meth:`translate`)."""
-        raise NotImplementedError(
-            f"{type(self).__name__} translates images: use translate(images) instead of sample(n)"
-        )
+    def adversarial_loss(self, name: str) -> AdversarialLoss:
+        """The GAN terms in the papers' form (:func:`image_to_image_loss`)."""
+        return image_to_image_loss(name)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """The directions this module translates: the declared ones (``capabilities.directions``)."""
+        return self.capabilities.directions
 
     def export_network(self) -> nn.Module:
         """The ``"AtoB"`` generator (CycleGAN's G; its F is ``translator("BtoA")``)."""
@@ -113,7 +122,7 @@ class TranslationGAN(GANModule):
     def export_inputs(self, n: int, size: int | None = None) -> dict[str, Tensor]:
         """``image`` (n, C_in, size, size) in [-1, 1]; ``size`` defaults to the training size (else 32),
         rounded up to the generator's multiple."""
-        size = size or getattr(self.hparams, "image_size", None) or 32
+        size = size or self.hparams.get("image_size") or 32
         multiple = self.size_multiple("AtoB")
         size = -(-size // multiple) * multiple
         return {"image": torch.rand(n, self.hparams.in_channels, size, size, device=self.device) * 2 - 1}
@@ -198,6 +207,7 @@ class TranslationGAN(GANModule):
             self.capture_grid_inputs()
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        super().on_train_batch_start(batch, batch_idx)
         if self.grid_a.numel() == 0:  # no DataModule to draw from: the first training pairs
             self.grid_a = batch["A"][: self.hparams.grid_size].detach().clone()
             self.grid_b = batch["B"][: self.hparams.grid_size].detach().clone()
