@@ -92,15 +92,19 @@ def constructor_kwargs(model) -> dict[str, Any]:
 
 
 def declaration(recipe: Recipe, sha256: str, kwargs: dict, metrics: dict, resolution: int | None, data: str) -> str:
-    """The ``PretrainedWeights(...)`` entry to paste into ``zoo/models/<model>.py``."""
-    fields = {"file": f"{recipe.tag}.pt", "sha256": sha256, "kwargs": kwargs, "direction": recipe.makes,
-              "data": data, "resolution": resolution, "metrics": metrics,
-              "protocol": f"PROTOCOLS[{recipe.protocol!r}]", "command": command(recipe),
-              "source": "gan-zoo (trained on this project's CPU machine)", "licence": "MIT"}
-    lines = [f"    PretrainedWeights(\n        {recipe.model!r}, {recipe.name!r},"]
-    for key, value in fields.items():
-        text = value if key == "protocol" else pprint.pformat(value, width=100 - 9 - len(key), sort_dicts=False)
-        lines.append(f"        {key}=" + text.replace("\n", "\n" + " " * (9 + len(key))) + ",")
+    """The ``packaged_weights(...)`` entry to paste into ``zoo/models/<model>.py`` (``zoo.weights.packaged_weights``
+    fills in the file name, the protocol's text, the command, the source and the licence)."""
+    def field(key: str, value) -> str:
+        text = pprint.pformat(value, width=100 - 9 - len(key), sort_dicts=False)
+        return f"        {key}=" + text.replace("\n", "\n" + " " * (9 + len(key))) + ","
+
+    lines = [f"    packaged_weights(\n        {recipe.model!r}, {recipe.name!r}, sha256={sha256!r},",
+             field("kwargs", kwargs), field("direction", recipe.makes), field("metrics", metrics)]
+    extra = [f"protocol={recipe.protocol!r}"] if recipe.protocol != "digits" else []
+    extra += [f"data={data!r}"] if data != f"{recipe.name} (embedded)" else []
+    extra += [f"resolution={resolution!r}"] if resolution != 32 else []
+    if extra:
+        lines.append("        " + ", ".join(extra) + ",")
     return "\n".join(lines) + "\n    ),"
 
 
@@ -189,6 +193,24 @@ def remeasure(tag: str) -> dict:
     return result
 
 
+def check(tags: list[str]) -> bool:
+    """Measure the packaged files of ``tags`` again, writing nothing, and compare with their declarations:
+    one JSON line each and a last line saying whether every figure is the same to the 3rd decimal (a
+    refactoring of the models must not move them)."""
+    same_everywhere = True
+    for tag in tags:
+        start = time.perf_counter()
+        measured = rounded(acceptance(tag, zoo.load(tag)))
+        declared = dict(zoo.get_weights(tag).metrics)
+        differ = {k: [v, measured.get(k)] for k, v in declared.items()
+                  if measured.get(k) is None or round(measured[k], 3) != round(v, 3)}
+        same_everywhere &= not differ
+        print(json.dumps({"tag": tag, "measured": measured, "differ_at_3_decimals": differ,
+                          "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+    print("every figure as declared (3 decimals)" if same_everywhere else "figures differ from the declarations")
+    return same_everywhere
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None,
@@ -201,10 +223,16 @@ def main() -> None:
                         help="with --model: measure the packaged files again (no training) and rewrite their meta")
     parser.add_argument("--measure", action="store_true",
                         help="print the packaged files' sizes, the wheel's size and each weight's cold-start time")
+    parser.add_argument("--check", action="store_true",
+                        help="measure the packaged files (of --model, default all) again, write nothing, and compare "
+                             "with their declared figures; exit 1 if any differs at the 3rd decimal")
     args = parser.parse_args()
     if args.measure:
         measure()
         return
+    if args.check:
+        wanted = {m.strip() for m in (args.model or "all").split(",")}
+        raise SystemExit(0 if check([t for t, r in RECIPES.items() if "all" in wanted or r.model in wanted]) else 1)
     if args.model:
         wanted = [m.strip() for m in args.model.split(",") if m.strip()]
         unknown = sorted(set(wanted) - {r.model for r in RECIPES.values()} - {"all"})

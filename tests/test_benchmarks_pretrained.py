@@ -41,7 +41,7 @@ def test_a_first_file_is_written_with_its_metrics_and_grid(runner, capsys):
     assert runner.target.is_file() and runner.grid.is_file()
     assert shipped_share(runner.target) == pytest.approx(0.10)
     assert result["below_bar"] == {}
-    assert "PretrainedWeights(" in capsys.readouterr().out  # the declaration to paste
+    assert "packaged_weights(" in capsys.readouterr().out  # the declaration to paste
 
 
 def test_a_worse_file_is_refused_and_the_packaged_one_kept(runner):
@@ -77,3 +77,18 @@ def test_force_overwrites_a_better_file(runner):
 def test_lower_is_better_metrics_compare_the_other_way():
     assert recipe_runner.better(2.0, 2.5, ("<=", 3.0)) and not recipe_runner.better(2.5, 2.0, ("<=", 3.0))
     assert recipe_runner.better(0.9, 0.8, (">=", 0.5)) and not recipe_runner.better(0.8, 0.8, (">=", 0.5))
+
+
+def test_check_remeasures_without_writing_and_compares_with_the_declaration(capsys, monkeypatch):
+    from benchmarks import pretrained
+    from zoo.weights import PACKAGED_DIR
+
+    before = {p.name: p.stat().st_mtime_ns for p in PACKAGED_DIR.glob("*.pt")}
+    assert pretrained.check(["gan.circle"])
+    out = capsys.readouterr().out
+    assert '"differ_at_3_decimals": {}' in out and out.strip().endswith("every figure as declared (3 decimals)")
+    assert {p.name: p.stat().st_mtime_ns for p in PACKAGED_DIR.glob("*.pt")} == before  # nothing written
+    monkeypatch.setattr(pretrained, "acceptance", lambda tag, model: {"radius": 2.0, "radius_error": 1.0,
+                                                                      "min_sector_share": 0.104})
+    assert not pretrained.check(["gan.circle"])
+    assert '"radius": [1.0059, 2.0]' in capsys.readouterr().out

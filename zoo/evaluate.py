@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from zoo.commands import command_parser
 from zoo.metrics.fidelity import METRICS, FidelityEvaluator, check_metric_names, real_data_key
 
 
@@ -175,8 +176,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m zoo.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser("zoo.evaluate", __doc__)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--ckpt", help="checkpoint written by `python -m zoo.fit`")
     source.add_argument("--fake", help="folder of generated images")

@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from zoo.commands import add_model_source, command_parser
 from zoo.registry import UnknownNameError
 
 FORMATS = ("onnx", "torch.export")
@@ -139,12 +140,8 @@ def max_difference(module, path: str | Path, format: str, n: int = 5, size: int 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m zoo.export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--ckpt", help="checkpoint written by `python -m zoo.fit`")
-    source.add_argument("--model", help="registered model of pretrained weights (with --weights)")
-    parser.add_argument("--weights", help="with --model: a declared name (zoo.list_pretrained()) or a weights file")
+    parser = command_parser("zoo.export", __doc__)
+    add_model_source(parser)
     parser.add_argument("--format", default="onnx", choices=FORMATS, help="onnx (default) or torch.export")
     parser.add_argument("--output", required=True, help="the file to write (e.g. g.onnx, g.pt2)")
     parser.add_argument("--size", type=int, default=None,

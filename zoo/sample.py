@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from zoo.commands import add_model_source, command_parser
 from zoo.images import tensor_to_pil
 from zoo.registry import UnknownNameError
 
@@ -200,12 +201,8 @@ def write_interpolation(module, path: str | Path, keyframes: int = 8, frames: in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m zoo.sample", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--ckpt", help="checkpoint written by `python -m zoo.fit`")
-    source.add_argument("--model", help="registered model of pretrained weights (with --weights)")
-    parser.add_argument("--weights", help="with --model: a declared name (zoo.list_pretrained()) or a weights file")
+    parser = command_parser("zoo.sample", __doc__)
+    add_model_source(parser)
     parser.add_argument("--num", type=int, help="write this many samples as numbered PNGs into --output")
     parser.add_argument("--output", help="folder for --num; the .gif file for --interpolate")
     parser.add_argument("--grid", help="write the labelled sample grid to this image file")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from zoo.commands import add_model_source, command_parser
 from zoo.registry import UnknownNameError
 from zoo.translation_files import (
     FALLBACK_FORMAT,
@@ -281,13 +282,11 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m zoo.translate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--ckpt", help="checkpoint written by `python -m zoo.fit` (a pix2pix or cyclegan run)")
-    source.add_argument("--model", help="model of released weights: cyclegan or pix2pix (with --weights)")
-    parser.add_argument("--weights", help="with --model: a released name (e.g. horse2zebra; see docs/pretrained.md) "
-                                          "or the path of a reference .pth file")
+    parser = command_parser("zoo.translate", __doc__)
+    add_model_source(parser, ckpt="checkpoint written by `python -m zoo.fit` (a pix2pix or cyclegan run)",
+                     model="model of released weights: cyclegan or pix2pix (with --weights)",
+                     weights="with --model: a released name (e.g. horse2zebra; see docs/pretrained.md) or the path of "
+                             "a reference .pth file")
     parser.add_argument("--input", required=True, help="an image file, or a folder of images (searched recursively)")
     parser.add_argument("--output", required=True,
                         help="output folder (sub-folders mirror --input); for a file --input also an image file name")

@@ -159,6 +159,24 @@ class PretrainedWeights:
         }
 
 
+#: who trained the zoo's own packaged weights, and under which licence they ship
+PACKAGED_SOURCE, PACKAGED_LICENCE = "gan-zoo (trained on this project's CPU machine)", "MIT"
+
+
+def packaged_weights(model: str, name: str, *, sha256: str, kwargs: Mapping[str, Any], direction: str,
+                     metrics: Mapping[str, float], protocol: str = "digits", data: str | None = None,
+                     resolution: int | None = 32) -> PretrainedWeights:
+    """The declaration of a weights file the zoo trained and ships (``zoo/pretrained/<model>.<name>.pt``):
+    what differs from one to the next is given, the rest follows from it (the file name, the protocol's
+    text from :data:`PROTOCOLS`, the command that re-creates it, the source and licence).
+    ``python -m benchmarks.pretrained --model NAME`` prints the call to paste after training."""
+    return PretrainedWeights(
+        model, name, file=f"{model}.{name}.pt", sha256=sha256, kwargs=kwargs, direction=direction,
+        data=data or f"{name} (embedded)", resolution=resolution, metrics=metrics, protocol=PROTOCOLS[protocol],
+        command=f"python -m benchmarks.pretrained --model {model}", source=PACKAGED_SOURCE, licence=PACKAGED_LICENCE,
+    )
+
+
 #: where the packaged weight files live (inside the installed package, shipped in the wheel)
 PACKAGED_DIR = Path(__file__).resolve().parent / "pretrained"
 

@@ -60,23 +60,18 @@ from zoo.losses import NonSaturatingLoss
 from zoo.models.sampling import ClassConditionalGAN
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model acgan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'acgan', 'digits',
-        file='acgan.digits.pt',
-        sha256='7b4b39797d5c71a7711f79f6fc39434c3d3918a53b1084d7c134fe7baa1ba6ec',
+    packaged_weights(
+        'acgan', 'digits', sha256='7b4b39797d5c71a7711f79f6fc39434c3d3918a53b1084d7c134fe7baa1ba6ec',
         kwargs={},
         direction='32x32 digits of a chosen class',
-        data='digits (embedded)',
-        resolution=32,
-        metrics={'fd': 44.8735, 'fd_floor': 18.1724, 'fd_ratio': 2.4693, 'conditional_accuracy': 0.989},
-        protocol=PROTOCOLS['digits'],
-        command='python -m benchmarks.pretrained --model acgan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
+        metrics={'fd': 44.8735,
+                 'fd_floor': 18.1724,
+                 'fd_ratio': 2.4693,
+                 'conditional_accuracy': 0.989},
     ),
 )
 
@@ -115,9 +110,7 @@ class ACGAN(ClassConditionalGAN):
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         samples_per_class: columns of the progress grid (one row per class).
-        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
-            ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``, ``ema_decay``,
-            ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
+        settings: the shared settings of every GAN (``loss``, ``r1_weight``, ``lr``, ...): see ``GANModule``.
     """
 
     def __init__(

@@ -34,23 +34,18 @@ from torch import Tensor
 from zoo.models.sampling import ClassConditionalGAN
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model cgan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'cgan', 'digits',
-        file='cgan.digits.pt',
-        sha256='da76ce155dc9dffc4460776bcf094075950365eebcc69d0a99be453a20d660ba',
+    packaged_weights(
+        'cgan', 'digits', sha256='da76ce155dc9dffc4460776bcf094075950365eebcc69d0a99be453a20d660ba',
         kwargs={},
         direction='32x32 digits of a chosen class',
-        data='digits (embedded)',
-        resolution=32,
-        metrics={'fd': 33.8432, 'fd_floor': 18.1724, 'fd_ratio': 1.8623, 'conditional_accuracy': 0.994},
-        protocol=PROTOCOLS['digits'],
-        command='python -m benchmarks.pretrained --model cgan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
+        metrics={'fd': 33.8432,
+                 'fd_floor': 18.1724,
+                 'fd_ratio': 1.8623,
+                 'conditional_accuracy': 0.994},
     ),
 )
 
@@ -80,9 +75,7 @@ class CGAN(ClassConditionalGAN):
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         samples_per_class: columns of the progress grid (one row per class).
-        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
-            ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``, ``ema_decay``,
-            ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
+        settings: the shared settings of every GAN (``loss``, ``r1_weight``, ``lr``, ...): see ``GANModule``.
     """
 
     def __init__(

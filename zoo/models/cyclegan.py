@@ -55,36 +55,29 @@ from zoo.nn.image_pool import ImagePool
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model cyclegan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'cyclegan', 'digit_strokes',
-        file='cyclegan.digit_strokes.pt',
-        sha256='9e01bb08592c19ef77cf409414ed0f5dede4f2374f65e0a840b52ff9be8ebf08',
+    packaged_weights(
+        'cyclegan', 'digit_strokes', sha256='9e01bb08592c19ef77cf409414ed0f5dede4f2374f65e0a840b52ff9be8ebf08',
         kwargs={'in_channels': 1,
-               'out_channels': 1,
-               'num_blocks': 3,
-               'generator_channels': 16,
-               'discriminator_channels': 16,
-               'n_epochs': 22,
-               'n_epochs_decay': 22},
+                'out_channels': 1,
+                'num_blocks': 3,
+                'generator_channels': 16,
+                'discriminator_channels': 16,
+                'n_epochs': 22,
+                'n_epochs_decay': 22},
         direction='thin-stroke digit <-> thick-stroke digit (32x32)',
-        data='digit_strokes (embedded)',
-        resolution=32,
         metrics={'l1': 0.0716,
-                'psnr': 25.6316,
-                'ssim': 0.8757,
-                'identity_accuracy': 0.9497,
-                'l1_BtoA': 0.0612,
-                'psnr_BtoA': 25.652,
-                'ssim_BtoA': 0.869,
-                'identity_accuracy_BtoA': 0.9777},
-        protocol=PROTOCOLS['translation'],
-        command='python -m benchmarks.pretrained --model cyclegan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
+                 'psnr': 25.6316,
+                 'ssim': 0.8757,
+                 'identity_accuracy': 0.9497,
+                 'l1_BtoA': 0.0612,
+                 'psnr_BtoA': 25.652,
+                 'ssim_BtoA': 0.869,
+                 'identity_accuracy_BtoA': 0.9777},
+        protocol='translation',
     ),
 )
 

@@ -56,23 +56,15 @@ from torch import Tensor
 from zoo.models.sampling import SamplingGAN
 from zoo.nn import DCGANDiscriminator, DCGANGenerator
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model dcgan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'dcgan', 'digits',
-        file='dcgan.digits.pt',
-        sha256='47157d1a011c632f5ccd58146d61646e1345abe581ec623359fb44746a3c9f45',
+    packaged_weights(
+        'dcgan', 'digits', sha256='47157d1a011c632f5ccd58146d61646e1345abe581ec623359fb44746a3c9f45',
         kwargs={'num_classes': 10, 'lr': 0.0005, 'r1_weight': 1.0, 'r1_interval': 4},
         direction='32x32 digits',
-        data='digits (embedded)',
-        resolution=32,
         metrics={'fd': 40.0709, 'fd_floor': 18.1724, 'fd_ratio': 2.205, 'min_class_share': 0.086},
-        protocol=PROTOCOLS['digits'],
-        command='python -m benchmarks.pretrained --model dcgan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
     ),
 )
 
@@ -101,9 +93,7 @@ class DCGAN(SamplingGAN):
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         grid_size: the progress grid is ``grid_size`` x ``grid_size`` images
             from fixed noise.
-        settings: the shared settings of every GAN (``loss``, ``gp_weight``, ``n_critic``,
-            ``r1_weight``, ``r1_interval``, ``lr``, ``betas``, ``lr_decay_start``, ``ema_decay``,
-            ``gradient_clip_val``): see :class:`~zoo.models.base.GANModule`.
+        settings: the shared settings of every GAN (``loss``, ``r1_weight``, ``lr``, ...): see ``GANModule``.
     """
 
     def __init__(

@@ -54,23 +54,16 @@ from torch import Tensor
 from zoo.models.sampling import SamplingGAN
 from zoo.nn.mlp import MLPDiscriminator, MLPGenerator
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model gan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'gan', 'circle',
-        file='gan.circle.pt',
-        sha256='5d4a33d979a9699d47e867558347225a3384001c82f07fbe6b869ed0908cffb9',
+    packaged_weights(
+        'gan', 'circle', sha256='5d4a33d979a9699d47e867558347225a3384001c82f07fbe6b869ed0908cffb9',
         kwargs={'image_shape': [2]},
         direction='2-D points on the unit ring',
-        data='circle (embedded)',
-        resolution=None,
         metrics={'radius': 1.0059, 'radius_error': 0.0059, 'min_sector_share': 0.104},
-        protocol=PROTOCOLS['ring'],
-        command='python -m benchmarks.pretrained --model gan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
+        protocol='ring', resolution=None,
     ),
 )
 

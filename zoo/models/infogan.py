@@ -55,23 +55,16 @@ from zoo.models.sampling import SamplingGAN
 from zoo.nn.dcgan import DCGANGenerator
 from zoo.nn.infogan import InfoGANDiscriminator, QOutput
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model infogan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'infogan', 'digits',
-        file='infogan.digits.pt',
-        sha256='4a55a2260a02055eaa2df924e3cc6a2714526df08d56da75fdf358b00ed2cf0c',
+    packaged_weights(
+        'infogan', 'digits', sha256='4a55a2260a02055eaa2df924e3cc6a2714526df08d56da75fdf358b00ed2cf0c',
         kwargs={'num_classes': 10, 'noise_dim': 16, 'lambda_categorical': 2.0},
-        direction='32x32 digits; the categorical code picks the digit, two continuous codes its style',
-        data='digits (embedded)',
-        resolution=32,
+        direction=('32x32 digits; the categorical code picks the digit, two continuous codes its '
+                   'style'),
         metrics={'fd': 33.4286, 'fd_floor': 18.1724, 'fd_ratio': 1.8395, 'code_accuracy': 0.966},
-        protocol=PROTOCOLS['digits'],
-        command='python -m benchmarks.pretrained --model infogan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
     ),
 )
 

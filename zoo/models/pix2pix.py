@@ -50,28 +50,21 @@ from zoo.models.translation import TranslationGAN
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model pix2pix`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'pix2pix', 'digit_outlines',
-        file='pix2pix.digit_outlines.pt',
-        sha256='26d61546606ea3e3bd737f2426563c1fc37817eed1961754bbcd5446b40c3aa2',
+    packaged_weights(
+        'pix2pix', 'digit_outlines', sha256='26d61546606ea3e3bd737f2426563c1fc37817eed1961754bbcd5446b40c3aa2',
         kwargs={'in_channels': 1,
-               'out_channels': 1,
-               'image_size': 32,
-               'generator_channels': 16,
-               'n_epochs': 11,
-               'n_epochs_decay': 11},
+                'out_channels': 1,
+                'image_size': 32,
+                'generator_channels': 16,
+                'n_epochs': 11,
+                'n_epochs_decay': 11},
         direction='digit outline -> filled digit (32x32)',
-        data='digit_outlines (embedded)',
-        resolution=32,
         metrics={'l1': 0.0459, 'psnr': 28.9661, 'ssim': 0.9345, 'identity_accuracy': 0.9665},
-        protocol=PROTOCOLS['translation'],
-        command='python -m benchmarks.pretrained --model pix2pix',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
+        protocol='translation',
     ),
 )
 

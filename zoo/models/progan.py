@@ -59,14 +59,12 @@ from zoo.models.progan_schedule import Phase, ProgressiveSchedule  # noqa: F401 
 from zoo.models.sampling import SamplingGAN
 from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator, downsample_to, fade_reals, feature_counts
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model progan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'progan', 'digits',
-        file='progan.digits.pt',
-        sha256='6f1d50522b9bc25bb30d5f67462eaddfc0a365f9bdba44d562a473f2ecd19f5f',
+    packaged_weights(
+        'progan', 'digits', sha256='6f1d50522b9bc25bb30d5f67462eaddfc0a365f9bdba44d562a473f2ecd19f5f',
         kwargs={'num_classes': 10,
                 'conditional': True,
                 'fmap_base': 256,
@@ -77,17 +75,11 @@ PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
                 'reset_optimizers': False,
                 'ema_kimg': 3.0},
         direction='32x32 digits of a chosen class, grown from 4x4',
-        data='digits (embedded)',
-        resolution=32,
         metrics={'fd': 33.7201,
                  'fd_floor': 18.1724,
                  'fd_ratio': 1.8556,
                  'conditional_accuracy': 0.965,
                  'min_class_share': 0.09},
-        protocol=PROTOCOLS['digits'],
-        command='python -m benchmarks.pretrained --model progan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
     ),
 )
 

@@ -53,23 +53,15 @@ from zoo.nn import DCGANGenerator
 from zoo.nn.dcgan import NormName, dcgan_trunk
 from zoo.nn.init import init_weights
 from zoo.registry import register_model
-from zoo.weights import PROTOCOLS, PretrainedWeights
+from zoo.weights import PretrainedWeights, packaged_weights
 
 # --- packaged weights (re-created by `python -m benchmarks.pretrained --model sgan`) ---------------------
 PACKAGED_WEIGHTS: tuple[PretrainedWeights, ...] = (
-    PretrainedWeights(
-        'sgan', 'digits',
-        file='sgan.digits.pt',
-        sha256='df19c0cda6fa7b25ddd1d8f4192b94298ae09bf1432342b5515ac9eaa0dcfed7',
+    packaged_weights(
+        'sgan', 'digits', sha256='df19c0cda6fa7b25ddd1d8f4192b94298ae09bf1432342b5515ac9eaa0dcfed7',
         kwargs={},
         direction='a digit classifier trained on 100 labels (and 32x32 digits)',
-        data='digits (embedded)',
-        resolution=32,
         metrics={'fd': 184.5503, 'fd_floor': 18.1724, 'fd_ratio': 10.1555, 'test_accuracy': 0.9497},
-        protocol=PROTOCOLS['digits'],
-        command='python -m benchmarks.pretrained --model sgan',
-        source="gan-zoo (trained on this project's CPU machine)",
-        licence='MIT',
     ),
 )
 

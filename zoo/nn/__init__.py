@@ -3,16 +3,8 @@
 from zoo.nn.dcgan import DCGANDiscriminator, DCGANGenerator, norm_layer, resolution_plan
 from zoo.nn.equalized import EqualizedConv2d, EqualizedLinear
 from zoo.nn.init import init_weights
-from zoo.nn.progan import (
-    MinibatchStdDev,
-    PixelNorm,
-    ProGANDiscriminator,
-    ProGANGenerator,
-    downsample_to,
-    fade_reals,
-    feature_counts,
-    resolutions,
-)
+from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator
+from zoo.nn.progan_layers import MinibatchStdDev, PixelNorm, downsample_to, fade_reals, feature_counts, resolutions
 from zoo.nn.translation import (
     PatchDiscriminator,
     ResnetGenerator,
