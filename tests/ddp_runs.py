@@ -20,11 +20,12 @@ import sys
 from pathlib import Path
 
 import zoo.fit
+import zoo.fit_cli
 from tests.conftest import QUIET
 
 if __name__ == "__main__":
-    shutdown = zoo.fit._shutdown_distributed
-    zoo.fit._shutdown_distributed = lambda: None  # a re-created group would find the old one's addresses
+    shutdown = zoo.fit_cli._shutdown_distributed
+    zoo.fit_cli._shutdown_distributed = lambda: None  # a re-created group would find the old one's addresses
     spec_file = Path(sys.argv[1])
     for key, flags in json.loads(spec_file.read_text()).items():
         out = spec_file.parent / key

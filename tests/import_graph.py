@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "zoo.strategies", "zoo.models", "zoo.checkpoints", "zoo.api")),
     ("training", "callbacks, loggers, checkpoint files", ("zoo.callbacks", "zoo.loggers", "zoo.checkpoint_io")),
     ("entry points", "commands, the package facade, benchmarks", (
-        "zoo.fit", "zoo.fit_setup", "zoo.resume", "zoo.commands", "zoo.evaluate", "zoo.translate", "zoo.translation_files", "zoo.sample",
+        "zoo.fit", "zoo.fit_cli", "zoo.fit_setup", "zoo.help_cache", "zoo.resume", "zoo.commands", "zoo.evaluate", "zoo.translate", "zoo.translation_files", "zoo.sample",
         "zoo.export", "zoo", "benchmarks", "hubconf")),
 )
 

@@ -50,3 +50,27 @@ def test_non_finite_weights_are_never_saved_and_never_loaded_unless_asked(fit, t
     with pytest.raises(ValueError, match=rf"nan.ckpt: {key} holds non-finite values .*allow_non_finite=True"):
         zoo.load(tmp_path / "nan.ckpt")
     assert zoo.load(tmp_path / "nan.ckpt", allow_non_finite=True) is not None
+
+
+def test_a_non_finite_loss_is_caught_before_its_update_and_last_ckpt_is_that_step(fit, tmp_path, capsys, monkeypatch):
+    """A diverged total reaches no weight (``backward_step`` checks it first), so the stop writes the weights as
+    they are as last.ckpt, though the periodic checkpoints are 500 steps apart."""
+    from zoo.models.cgan import CGAN
+
+    original = CGAN.penalise
+
+    def poisoned(self, d_loss, **kwargs):
+        total, logged = original(self, d_loss, **kwargs)
+        return (total * float("nan") if self.global_step >= 5 else total), logged
+
+    monkeypatch.setattr(CGAN, "penalise", poisoned)
+    with pytest.raises(SystemExit) as exit_:
+        fit("--model", "cgan", "--model.generator_channels", "8", "--model.discriminator_channels", "8",
+            "--trainer.max_steps", "10")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "training diverged at iteration 5" in err and "train/d_total = nan" in err
+    assert "The weights are those before this update; the stop saves them as last.ckpt" in err
+    last = tmp_path / "runs/cgan/digits/version_0/checkpoints/last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 5
+    assert torch.isfinite(zoo.load(last).sample(2)).all()

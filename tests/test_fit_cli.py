@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 import torch
 import yaml
@@ -234,3 +236,61 @@ def test_logger_names_and_class_names_select_the_same_logger(capsys):
         config = yaml.safe_load(capsys.readouterr().out)
         assert config["trainer"]["logger"]["class_path"].endswith("WandbLogger"), value
         assert config["trainer"]["logger"]["init_args"]["offline"] is True
+
+
+def test_a_time_bounded_run_is_not_cut_short_and_saves_its_last_step(fit, tmp_path):
+    """--trainer.max_time alone: the built-in max_steps 2000 yields, and however the run ends, last.ckpt and the
+    last row of metrics.csv are at the step it ended on (checkpoints every 500 steps leave nothing to chance)."""
+    cli = fit("--model", "gan", "--trainer.max_time", "00:00:00:03")
+    assert cli.trainer.max_steps == -1
+    step = cli.trainer.global_step
+    run = tmp_path / "runs/gan/circle/version_0"
+    assert torch.load(run / "checkpoints/last.ckpt", weights_only=True)["global_step"] == step
+    with open(run / "metrics.csv") as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("train/d_loss")]
+    assert int(rows[-1]["step"]) == step
+    assert [int(r["step"]) for r in rows] == sorted({int(r["step"]) for r in rows})  # no stale repeated row
+
+
+def test_a_limit_you_set_replaces_the_recipes_limits(capsys):
+    """ProGAN's recipe stops at 20000 steps or 15 minutes; --trainer.max_steps alone drops its 15 minutes."""
+    with pytest.raises(SystemExit):
+        main(["--model", "progan", "--trainer.max_steps", "30", "--print_config"])
+    trainer = yaml.safe_load(capsys.readouterr().out)["trainer"]
+    assert (trainer["max_steps"], trainer["max_time"]) == (30, None)
+    with pytest.raises(SystemExit):
+        main(["--model", "progan", "--print_config"])
+    trainer = yaml.safe_load(capsys.readouterr().out)["trainer"]
+    assert (trainer["max_steps"], trainer["max_time"]) == (20000, "00:00:15:00")  # the recipe's, untouched
+
+
+def test_max_steps_ends_with_last_ckpt_and_metrics_at_that_step_between_intervals(fit, tmp_path):
+    cli = fit("--model", "cgan", "--model.generator_channels", "8", "--model.discriminator_channels", "8",
+              "--trainer.max_steps", "13", "--checkpoint.every_n_train_steps", "5")
+    run = tmp_path / "runs/cgan/digits/version_0"
+    assert torch.load(run / "checkpoints/last.ckpt", weights_only=True)["global_step"] == cli.trainer.global_step == 13
+    with open(run / "metrics.csv") as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle) if row.get("train/d_loss")]
+    assert steps == [10, 13]  # every 10 batches, and the last step
+
+
+def test_the_datamodule_is_built_once_and_the_recipe_is_announced_in_one_line(fit, caplog, monkeypatch):
+    from datamodules.digits import DigitsDataModule
+
+    built = []
+    original = DigitsDataModule.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DigitsDataModule, "__init__", counting)
+    fit("--model", "cgan", "--model.generator_channels", "8", "--model.discriminator_channels", "8",
+        "--trainer.max_steps", "1")
+    assert len(built) == 1  # the links read the instance the run trains on
+    messages = caplog.messages  # what Lightning's rank-zero logger prints
+    assert [m for m in messages if "recipe" in m] == [
+        "zoo.fit: cgan on its embedded data set digits: recipe nothing (your flags set every value of it) "
+        "(docs/models/cgan.md)"]  # the recipe's max_steps 3000 was replaced by yours
+    assert sum("Seed set to" in m for m in messages) == 1
+    assert not any("No seed found" in m or "Tip:" in m for m in messages)

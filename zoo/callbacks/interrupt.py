@@ -67,7 +67,7 @@ class StopOnSignal(pl.Callback):
 def save_atomically(trainer: pl.Trainer, path: Path) -> Path:
     """``trainer.save_checkpoint`` to ``path.tmp``, then rename it over ``path`` (on every rank: a collective)."""
     tmp = path.with_name(path.name + ".tmp")
-    trainer.save_checkpoint(tmp)
+    trainer.save_checkpoint(tmp, weights_only=False)  # the whole training state, to resume from
     if trainer.is_global_zero:
         os.replace(tmp, path)
     trainer.strategy.barrier("save_atomically")
