@@ -62,6 +62,7 @@ def test_a_model_outside_the_package_is_one_file(tmp_path):
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert fit.stdout.strip().splitlines()[-1] == f"run directory: {tmp_path / 'runs/mygan/digits/version_0'}"
+    assert "step 3/3 (100%)" in fit.stderr and "\r" not in fit.stderr  # progress as lines: stderr is not a terminal
 
     after = subprocess.run([sys.executable, "-c", AFTER_TRAINING, str(tmp_path)], capture_output=True, text=True,
                            env=env, cwd=REPO, timeout=600)

@@ -40,10 +40,11 @@ class ProgressLines(pl.Callback):
         self._start_fraction = self._last_fraction = 0.0
         self._last_step = -1
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start = self._last_time = time.monotonic()
-        self._first_step = trainer.global_step
-        self._start_fraction = self._last_fraction = self.fraction(trainer)
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        if self._start == 0.0:  # the clock starts with the first batch, after the set-up
+            self._start = self._last_time = time.monotonic()
+            self._first_step = trainer.global_step
+            self._start_fraction = self._last_fraction = self.fraction(trainer)
 
     @staticmethod
     def fraction(trainer: pl.Trainer) -> float:
