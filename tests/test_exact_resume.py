@@ -19,6 +19,9 @@ CASES = {
     "cgan": (15, ["--model.generator_channels", "16", "--model.discriminator_channels", "16"]),
     # the image pools fill up over the first half and are sampled in the second
     "cyclegan": (4, ["--model.pool_size", "6", "--model.generator_channels", "8", "--model.discriminator_channels", "8"]),
+    # spectral norm's power-iteration vectors (buffers of both networks) and DiffAugment's draws come back too
+    "dcgan": (6, ["--model.generator_channels", "8", "--model.discriminator_channels", "8", "--model.spectral_norm",
+                  "true", "--model.spectral_norm_g", "true", "--model.diffaugment", "color,translation,cutout"]),
 }
 
 

@@ -69,8 +69,8 @@ def test_the_terms_are_the_documented_formulas():
 
 
 def test_unknown_loss_lists_choices():
-    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
-        get_adversarial_loss("wgan")
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan, wgan-gp"):
+        get_adversarial_loss("wasserstein")
 
 
 def test_gradient_penalty_is_zero_for_unit_gradient_and_positive_otherwise():
@@ -107,3 +107,13 @@ def test_r1_penalty_needs_a_real_batch_that_requires_grad():
     real = torch.randn(4, 3)
     with pytest.raises(ValueError, match="require grad"):
         r1_penalty(real.sum(1), real)
+
+
+def test_the_original_wgan_loss_is_the_critic_difference_and_clips():
+    from zoo.losses import get_adversarial_loss
+
+    loss = get_adversarial_loss("wgan")
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, -1.0])
+    assert loss.discriminator(real, fake) == pytest.approx(0.0 - 3.0)  # E[D(G(z))] - E[D(x)]
+    assert loss.generator(fake) == pytest.approx(0.0)
+    assert loss.clips_weights and not loss.needs_gradient_penalty

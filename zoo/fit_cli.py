@@ -32,7 +32,7 @@ from zoo.callbacks import GenerativeMetrics, RunProvenance, SampleGrid, StopOnSi
 from zoo.callbacks.checkpoint import RunCheckpoint
 from zoo.callbacks.progress import ProgressLines
 from zoo.checkpoint_io import AtomicCheckpointIO, CheckpointWriteError
-from zoo.fit_setup import DATA_LINKS, Selection, UsageError, data_links, select, yield_run_limits
+from zoo.fit_setup import DATA_LINKS, Selection, UsageError, data_links, select, typed_defaults, yield_run_limits
 from zoo.help_cache import HELP_FLAGS, store_help
 from zoo.models.base import DivergenceError, GANModule
 from zoo.precision import cpu_has_native_bf16, default_precision
@@ -123,6 +123,10 @@ class ZooCLI(LightningCLI):
             self.typed.update(dict((typed.get("model") or {}).get("init_args") or {}))
             self.typed_trainer = dict(typed.get("trainer") or {})
             self.typed_data = dict((typed.get("data") or {}).get("init_args") or {})
+            extra = typed_defaults(self.selection.model_class, self.typed)
+            if extra:  # e.g. --model.loss wgan: RMSprop at 5e-5, 5 critic steps (defaults: a typed flag wins)
+                model = self.selection.defaults()["model"]
+                parser.set_defaults({"model": {**model, "init_args": {**model["init_args"], **extra}}})
         super().parse_arguments(parser, args)
         trainer = self.config.get("trainer")
         self.limits_line = yield_run_limits(trainer, self.typed_trainer) if trainer is not None else None
@@ -159,13 +163,15 @@ class ZooCLI(LightningCLI):
                 rank_zero_info(message)
 
     def instantiate_classes(self) -> None:
-        """LightningCLI's, with a :class:`DataLink`'s usage error (a model that cannot train on the data, a
-        typed argument the data contradicts) raised as itself rather than wrapped by jsonargparse."""
+        """LightningCLI's, with a bad constructor value (a model's or DataModule's ``ValueError``: its message
+        names the value and the valid choices) and a :class:`DataLink`'s usage error raised as a
+        :class:`UsageError`, not as jsonargparse's wrapped traceback."""
         try:
             super().instantiate_classes()
-        except ValueError as err:
-            if isinstance(err.__cause__, UsageError):
-                raise err.__cause__ from None
+        except (ValueError, TypeError) as err:
+            cause = _innermost(err)
+            if isinstance(cause, (UsageError, ValueError)):
+                raise UsageError(str(cause)) from None
             raise
 
     def instantiate_trainer(self, **kwargs: Any):
@@ -231,6 +237,13 @@ class ZooCLI(LightningCLI):
             if not options.get("find_unused_parameters"):
                 return GANDDPStrategy(**options)
         return strategy
+
+
+def _innermost(err: BaseException) -> BaseException:
+    """The first exception of ``err``'s chain (what jsonargparse wrapped)."""
+    while (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__
+    return err
 
 
 def main(args: Sequence[str] | None = None) -> ZooCLI:

@@ -57,6 +57,18 @@ LOGGERS: dict[str, str] = {
     "mlflow": "lightning.pytorch.loggers.MLFlowLogger",
 }
 
+#: defaults that come with a value you type (a flag you type still wins over them), as ``(argument, value)``:
+#: the original WGAN trains with RMSprop at 5e-5 and 5 critic steps per generator step (Arjovsky et al. 2017,
+#: Algorithm 1); the projection cGAN of current practice (cGAN-PD: Miyato & Koyama 2018; mimicry, StudioGAN)
+#: conditions G through its batch norms, normalises D spectrally and trains with the hinge loss.
+FLAG_RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    ("loss", "wgan"): {"lr": 5e-5, "n_critic": 5, "r1_weight": 0.0},
+    ("conditioning", "projection"): {"generator_conditioning": "norm", "spectral_norm": True, "loss": "hinge"},
+}
+
+#: shared settings that only act with some losses: typing one with another loss is refused (it would do nothing)
+LOSS_ONLY_SETTINGS: dict[str, tuple[str, ...]] = {"gp_weight": ("wgan-gp",), "weight_clip": ("wgan",)}
+
 #: the Trainer arguments that end a run, and Lightning's own values for "no limit"
 RUN_LIMITS: dict[str, Any] = {"max_steps": -1, "max_time": None, "max_epochs": None}
 
@@ -311,6 +323,32 @@ def _check_pairs(model: str, data: str, paired: bool, data_paired: bool | None) 
         other = "pix2pix" if data_paired else "cyclegan"
         raise UsageError(f"{model} trains on {wanted} data, but {data!r} holds {'paired' if data_paired else 'unpaired'} "
                          f"images. Use {examples}, or --model {other} for this data.")
+
+
+def typed_defaults(model_class: type, typed: dict[str, Any]) -> dict[str, Any]:
+    """The model-argument defaults the typed values bring (:data:`FLAG_RECIPES`), for the arguments this model
+    takes; raises :class:`UsageError` for a typed setting the loss ignores (:data:`LOSS_ONLY_SETTINGS`)."""
+    takes = {*model_class.settings(), *inspect.signature(model_class.__init__).parameters}
+    extra: dict[str, Any] = {}
+    for (argument, value), recipe in FLAG_RECIPES.items():
+        if typed.get(argument) == value:
+            extra.update({k: v for k, v in recipe.items() if k in takes and k not in typed})
+    brought = extra.get("loss")  # a loss another recipe brought has its own recipe too
+    if brought is not None:
+        extra.update({k: v for k, v in FLAG_RECIPES.get(("loss", brought), {}).items()
+                      if k in takes and k not in typed and k not in extra})
+    check_loss_only_settings(model_class, {**typed, **({"loss": brought} if brought and "loss" not in typed else {})})
+    return extra
+
+
+def check_loss_only_settings(model_class: type, typed: dict[str, Any]) -> None:
+    """A typed setting that only acts with another loss (:data:`LOSS_ONLY_SETTINGS`) is a :class:`UsageError`."""
+    settings = model_class.settings()
+    loss = typed.get("loss", settings.get("loss"))
+    for name, losses in LOSS_ONLY_SETTINGS.items():  # a value other than the default: a full config's are not
+        if name in typed and typed[name] != settings.get(name) and loss not in losses:
+            raise UsageError(f"--model.{name} {typed[name]} only acts with --model.loss {' or '.join(losses)}, and the "
+                             f"loss is {loss!r}: drop the flag or choose that loss")
 
 
 def yield_run_limits(trainer: Any, typed: dict[str, Any]) -> str | None:

@@ -20,6 +20,8 @@ name           definition (D(x) = logit, sigma = sigmoid)
                (``LeastSquaresLoss(scale=1)``: without the ½s, as CycleGAN §4 writes it)
 ``hinge``      Lim & Ye 2017 / Miyato et al. 2018:
                L_D = relu(1 - D(x)) + relu(1 + D(G(z))),  L_G = -D(G(z))
+``wgan``       Arjovsky et al. 2017, Algorithm 1: L_D = D(G(z)) - D(x),  L_G = -D(G(z)),
+               the critic's weights clipped to [-c, c] after each of its steps
 ``wgan-gp``    Gulrajani et al. 2017, Algorithm 1:
                L_D = D(G(z)) - D(x) + λ(‖∇D(x̂)‖₂ - 1)²,  L_G = -D(G(z))
 =============  ==================================================================
@@ -51,6 +53,8 @@ class AdversarialLoss:
 
     name: str = ""
     needs_gradient_penalty: bool = False
+    #: the critic's weights are clipped to ±c after each of its steps (the original WGAN)
+    clips_weights: bool = False
 
     def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
         """D's loss split into ``(term on D(x), term on D(G(z)))``, e.g. to log both."""
@@ -136,6 +140,21 @@ class HingeLoss(AdversarialLoss):
         return -fake_logits.mean()
 
 
+class WassersteinLoss(AdversarialLoss):
+    """The original WGAN (Arjovsky, Chintala & Bottou 2017, Algorithm 1): the critic maximises
+    E[D(x)] - E[D(G(z))] with no sigmoid, its weights clipped to [-c, c] after each of its steps
+    (``GANModule``'s ``weight_clip``) to keep it Lipschitz; G minimises -E[D(G(z))]."""
+
+    name = "wgan"
+    clips_weights = True
+
+    def discriminator_terms(self, real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
+        return -real_logits.mean(), fake_logits.mean()
+
+    def generator(self, fake_logits: Tensor) -> Tensor:
+        return -fake_logits.mean()
+
+
 class WassersteinGPLoss(AdversarialLoss):
     """WGAN-GP critic and generator losses (Gulrajani et al. 2017, Algorithm 1).
 
@@ -154,10 +173,10 @@ class WassersteinGPLoss(AdversarialLoss):
 
 
 #: the names ``loss=`` takes (``--model.loss``): the keys of :data:`LOSSES`
-LossName = Literal["bce", "lsgan", "hinge", "wgan-gp"]
+LossName = Literal["bce", "lsgan", "hinge", "wgan", "wgan-gp"]
 
 LOSSES: dict[str, type[AdversarialLoss]] = {
-    cls.name: cls for cls in (NonSaturatingLoss, LeastSquaresLoss, HingeLoss, WassersteinGPLoss)
+    cls.name: cls for cls in (NonSaturatingLoss, LeastSquaresLoss, HingeLoss, WassersteinLoss, WassersteinGPLoss)
 }
 
 

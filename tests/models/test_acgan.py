@@ -138,7 +138,7 @@ def test_sample_grid_has_one_row_per_class():
 
 
 def test_bad_arguments_are_reported():
-    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan, wgan-gp"):
         ACGAN(loss="nope", **TINY)
     with pytest.raises(ValueError, match="num_classes >= 2"):
         ACGAN(num_classes=1, **TINY)

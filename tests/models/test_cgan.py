@@ -85,7 +85,7 @@ def test_fixed_noise_is_a_buffer_that_is_saved():
 
 
 def test_bad_arguments_are_reported():
-    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan, wgan-gp"):
         CGAN(loss="nope", **TINY)
     with pytest.raises(ValueError, match="num_classes >= 2"):
         CGAN(num_classes=1, **TINY)
@@ -104,3 +104,30 @@ def test_linear_decay_schedule_values():
 
     factor = linear_decay(start=10, end=20)
     assert [factor(i) for i in (0, 10, 15, 20, 25)] == [1.0, 1.0, 0.5, 0.0, 0.0]
+
+
+def test_the_generator_can_see_its_label_through_conditional_batch_norm():
+    torch.manual_seed(0)
+    model = CGAN(generator_channels=8, discriminator_channels=8, latent_dim=16, generator_conditioning="norm",
+                 conditioning="projection")
+    norms = [m for m in model.generator.modules() if type(m).__name__ == "ConditionalBatchNorm2d"]
+    assert norms and model.generator.project[0].in_features == 16  # z alone: y enters through the norms
+    z = torch.randn(1, 16).expand(2, -1)
+    images = model.sample(2, labels=torch.tensor([3, 7]), noise=z)
+    assert not torch.allclose(images[0], images[1])  # same z, another label: another image
+    with pytest.raises(ValueError, match="unknown generator_conditioning 'embed'; valid choices: concat, norm"):
+        CGAN(generator_channels=8, discriminator_channels=8, generator_conditioning="embed")
+
+
+def test_the_projection_form_comes_with_the_rest_of_cgan_pd_as_defaults(capsys):
+    import yaml
+
+    from zoo.fit import main
+
+    with pytest.raises(SystemExit):
+        main(["--model", "cgan", "--model.conditioning", "projection", "--print_config"])
+    init = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]
+    assert (init["generator_conditioning"], init["spectral_norm"], init["loss"]) == ("norm", True, "hinge")
+    with pytest.raises(SystemExit):
+        main(["--model", "cgan", "--model.conditioning", "projection", "--model.loss", "lsgan", "--print_config"])
+    assert yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]["loss"] == "lsgan"  # yours wins

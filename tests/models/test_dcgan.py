@@ -131,7 +131,7 @@ def test_ema_generator_is_used_for_sampling():
 
 
 def test_bad_arguments_are_reported():
-    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan, wgan-gp"):
         DCGAN(loss="nope", **TINY)
     with pytest.raises(ValueError, match="n_critic"):
         DCGAN(n_critic=0, **TINY)

@@ -18,7 +18,7 @@ from zoo.models.base import GANModule, shared_setting_defaults
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "models"
 SHARED_FLAGS = ("loss", "gp_weight", "n_critic", "r1_weight", "r1_interval", "lr", "betas", "lr_decay_start",
-                "ema_decay", "gradient_clip_val")
+                "ema_decay", "gradient_clip_val", "spectral_norm", "spectral_norm_g", "diffaugment", "weight_clip")
 #: the shared settings a model fixes (refuses a non-default value of), with the reason in its class
 EXPECTED_FIXED = {
     "sgan": ("loss",),  # its K+1-class D loss is not swappable
@@ -74,7 +74,7 @@ def test_the_shared_arguments_are_validated(name):
                             ({"r1_interval": 0}, "r1_interval must be >= 1, got 0"),
                             ({"n_critic": 0}, "n_critic must be >= 1, got 0"),
                             ({"gp_weight": -1.0}, "gp_weight must be >= 0, got -1.0"),
-                            ({"loss": "wgan"}, "unknown adversarial loss 'wgan'; valid choices: bce, lsgan, hinge, wgan-gp")):
+                            ({"loss": "wasserstein"}, "unknown adversarial loss 'wasserstein'; valid choices: bce, lsgan, hinge, wgan, wgan-gp")):
         if set(kwargs) <= constructor_args(name):
             with pytest.raises(ValueError, match=re.escape(message)):
                 small_model(name, **kwargs)
@@ -197,3 +197,30 @@ def test_wgan_gp_penalty_is_logged_by_every_model_that_takes_it(name):
     expected = ["train/gradient_penalty_a", "train/gradient_penalty_b"] if name == "cyclegan" else ["train/gradient_penalty"]
     assert keys == expected and all(0 <= logged.values[k] < float("inf") for k in keys)
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_spectral_norm_reaches_every_discriminator_and_on_request_every_generator(name):
+    from zoo.nn.blocks import spectrally_normalised
+
+    model, _ = small_model(name, spectral_norm=True)
+    cls = type(model)
+    for network in cls.networks:
+        normalised = spectrally_normalised(getattr(model, network))
+        assert bool(normalised) == (network in cls.discriminators), (name, network)
+    model, _ = small_model(name, spectral_norm_g=True)
+    assert all(spectrally_normalised(getattr(model, n)) for n in cls.networks if n not in cls.discriminators)
+
+
+def test_diffaugment_reaches_every_image_d_sees_in_training_only(at_batch):
+    seen = []
+    model = DCGAN(latent_dim=8, generator_channels=4, discriminator_channels=4, diffaugment="cutout")
+    model.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    x = torch.ones(3, 1, 32, 32)
+    model.train()
+    model.D(x)
+    assert (seen[-1] == 0).any()  # a square cut out
+    model.eval()
+    model.D(x)
+    assert torch.equal(seen[-1], x)  # evaluation sees the image as it is
+    assert not DCGAN(latent_dim=8, generator_channels=4, discriminator_channels=4).augment.policy

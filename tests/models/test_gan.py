@@ -131,7 +131,7 @@ def test_trains_on_digit_images():
 
 
 def test_bad_arguments_are_reported():
-    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan-gp"):
+    with pytest.raises(ValueError, match="valid choices: bce, lsgan, hinge, wgan, wgan-gp"):
         GAN(loss="nope")
     with pytest.raises(ValueError, match="d_steps must be >= 1"):
         GAN(d_steps=0)

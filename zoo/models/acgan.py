@@ -146,7 +146,7 @@ class ACGAN(ClassConditionalGAN):
         self.discriminator = DCGANDiscriminator(
             image_shape, None, discriminator_channels, norm=discriminator_norm, aux_classes=num_classes
         )
-        self.init_ema()
+        self.networks_built()
         self.register_class_grid(samples_per_class, latent_dim)  # row k of the progress grid shows class k
 
     def classes(self, n: int) -> Tensor:

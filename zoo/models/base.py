@@ -49,6 +49,8 @@ from zoo.models.discriminator_update import DiscriminatorUpdate
 from zoo.models.loss_log import DivergenceError, LossLog
 from zoo.models.pretrained_state import PretrainedState
 from zoo.models.updates import UpdateMechanics, linear_decay
+from zoo.nn.blocks import apply_spectral_norm
+from zoo.nn.diffaugment import POLICIES, DiffAugment, parse_policy
 from zoo.random_state import capture_rng_state, restore_rng_state
 from zoo.registry import MODELS
 from zoo.strategies import GANDDPStrategy
@@ -79,6 +81,14 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
             the generator's weights (Karras et al. 2018; Yazıcı et al. 2019), used for sampling.
         gradient_clip_val: clip each network's gradient norm to this value before its optimizer
             steps (Lightning's trainer-level clipping does not apply under manual optimisation).
+        spectral_norm: spectrally normalise every layer of the discriminator(s) (Miyato et al. 2018;
+            ``zoo.nn.blocks.apply_spectral_norm``: one power iteration per step, state checkpointed).
+        spectral_norm_g: the same for the generator(s) (SAGAN, BigGAN).
+        diffaugment: DiffAugment policies applied to every image a discriminator sees, reals and
+            fakes, in D's and G's steps (Zhao et al. 2020; ``zoo.nn.diffaugment``): any of
+            ``color``, ``translation``, ``cutout``, comma-separated; empty: none.
+        weight_clip: c of ``loss=wgan``: every critic parameter is clipped to [-c, c] after each of its
+            steps (Arjovsky et al. 2017: 0.01).
     """
 
     #: what the model is and can do, read by every entry point (``zoo.models.capabilities``).
@@ -87,6 +97,10 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
     networks: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
     #: shared settings this model cannot honour, with the reason: a non-default value is refused.
     fixed_settings: ClassVar[Mapping[str, str]] = {}
+    #: the networks in :attr:`networks` that judge images (spectral norm, DiffAugment); the others generate.
+    discriminators: ClassVar[tuple[str, ...]] = ("discriminator",)
+    #: the DiffAugment policies this model's discriminators can take, and why not the others (pix2pix).
+    diffaugment_policies: ClassVar[tuple[str, ...]] = POLICIES
     #: each step runs only part of a network (ProGAN: the current resolution), so DDP must look for
     #: the parameters without gradient (``find_unused_parameters``).
     partial_forward: ClassVar[bool] = False
@@ -104,6 +118,10 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
         lr_decay_start: int | None = None,
         ema_decay: float | None = None,
         gradient_clip_val: float | None = None,
+        spectral_norm: bool = False,
+        spectral_norm_g: bool = False,
+        diffaugment: str = "",
+        weight_clip: float = 0.01,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -111,7 +129,10 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
         check_settings(type(self), dict(
             loss=loss, gp_weight=gp_weight, n_critic=n_critic, r1_weight=r1_weight, r1_interval=r1_interval, lr=lr,
             betas=tuple(betas), lr_decay_start=lr_decay_start, ema_decay=ema_decay, gradient_clip_val=gradient_clip_val,
+            spectral_norm=spectral_norm, spectral_norm_g=spectral_norm_g, diffaugment=diffaugment,
+            weight_clip=weight_clip,
         ))
+        self.augment = DiffAugment(self.checked_policy(diffaugment))
         self.adversarial = self.adversarial_loss(loss)
         self._ddp: dict[str, nn.Module] = {}
         self.init_update_state()
@@ -129,10 +150,39 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
         """The loss object for ``loss=name`` (the image-to-image models write theirs in the papers' form)."""
         return get_adversarial_loss(name)
 
+    @classmethod
+    def checked_policy(cls, diffaugment: str) -> tuple[str, ...]:
+        """``--model.diffaugment`` as a policy tuple, refusing the policies this model's D cannot take."""
+        policy = parse_policy(diffaugment)
+        refused = [name for name in policy if name not in cls.diffaugment_policies]
+        if refused:
+            raise ValueError(f"{cls.__name__} does not take diffaugment {', '.join(refused)}: {cls.diffaugment_reason()}; "
+                             f"valid choices: {', '.join(cls.diffaugment_policies)}")
+        return policy
+
+    @classmethod
+    def diffaugment_reason(cls) -> str:
+        """Why some DiffAugment policies are refused (a model that restricts them says why)."""
+        return "not sound for this model's discriminator"
+
     # ------------------------------------------------------------------ networks
+    def networks_built(self) -> None:
+        """Call at the end of a subclass ``__init__``, once its networks exist: applies the shared network
+        settings (``spectral_norm`` to the :attr:`discriminators`, ``spectral_norm_g`` to the other
+        networks) and creates the generator EMA (``ema_decay``) from the generator as it then is."""
+        for name in self.networks:
+            judge = name in self.discriminators
+            if (judge and self.hparams.spectral_norm) or (not judge and self.hparams.spectral_norm_g):
+                apply_spectral_norm(getattr(self, name))
+        self.init_ema()
+        self._networks_built = True
+
     def run(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call network ``name`` through its DDP wrapper when distributed."""
+        """Call network ``name`` through its DDP wrapper when distributed. In training, a discriminator's
+        first argument (the images) goes through ``--model.diffaugment`` first (a fresh draw per call)."""
         net = self._ddp.get(name) or getattr(self, name)
+        if args and self.training and self.augment.policy and name in self.discriminators:
+            args = (self.augment(args[0]), *args[1:])
         return net(*args, **kwargs)
 
     def G(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -185,6 +235,7 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
 
     # ------------------------------------------------------------ training hooks
     def on_train_start(self) -> None:
+        self.clip_critics()  # loss=wgan: the first critic step starts from clipped weights
         # A resumed single-process run continues the random streams it was saved with: the same
         # noise, data order and coin flips as the uninterrupted run (see on_load_checkpoint).
         saved, self._resumed_rng_state = getattr(self, "_resumed_rng_state", None), None
@@ -209,8 +260,9 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
                     "(zoo.strategies.GANDDPStrategy: one DDP wrapper per network, no unused parameters); "
                     "`python -m zoo.fit --trainer.strategy ddp` selects it for you."
                 )
-        if self.hparams.get("ema_decay") is not None and not isinstance(getattr(self, "generator_ema", None), nn.Module):
-            raise RuntimeError(f"{type(self).__name__} takes ema_decay but never called self.init_ema()")
+        if not getattr(self, "_networks_built", False):
+            raise RuntimeError(f"{type(self).__name__} never called self.networks_built() at the end of its __init__ "
+                               "(spectral norm and the generator EMA are applied there)")
 
     # ------------------------------------------------------------ checkpoints
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -224,6 +276,7 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
             progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress", {})
             batches = progress.get("total", {}).get("completed", 0)
         self._batches_started = int(batches)
+        self.critic_steps = int(zoo_state.get("critic_steps", 0))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record which registered model this is, so ``zoo.load(path)`` needs nothing else.
@@ -239,7 +292,7 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
         checkpoint.setdefault("zoo", {}).update(
             name=MODELS.name_of(self), class_path=f"{type(self).__module__}.{type(self).__qualname__}",
             rng=capture_rng_state(),  # this process's streams (rank 0 under DDP), for an exact resume
-            batches=self._batches_started,
+            batches=self._batches_started, critic_steps=self.critic_steps,
         )
 
 
@@ -262,6 +315,11 @@ def check_settings(cls: type, values: dict[str, Any]) -> None:
         raise ValueError(f"ema_decay must be in (0, 1) or None, got {values['ema_decay']}")
     if values["lr"] <= 0:
         raise ValueError(f"lr must be > 0, got {values['lr']}")
+    if values["weight_clip"] <= 0:
+        raise ValueError(f"weight_clip must be > 0, got {values['weight_clip']}")
+    if values["loss"] == "wgan" and values["r1_weight"] > 0:
+        raise ValueError("loss='wgan' keeps its critic Lipschitz by clipping its weights; a gradient penalty (r1_weight "
+                         f"{values['r1_weight']}) is WGAN-GP's idea: use loss='wgan-gp', or r1_weight=0")
     defaults = shared_setting_defaults()
     for name, reason in cls.fixed_settings.items():
         if values[name] != defaults[name]:

@@ -72,6 +72,10 @@ class CGAN(ClassConditionalGAN):
         discriminator_channels: width of D's first layer (later ones double it).
         conditioning: how D sees y: ``"concat"`` (label map as an extra input
             channel, as in the paper) or ``"projection"`` (Miyato & Koyama 2018).
+            ``zoo.fit --model.conditioning projection`` also defaults to the rest of the cGAN of
+            current practice (cGAN-PD): ``generator_conditioning norm``, spectral norm in D, hinge loss.
+        generator_conditioning: how G sees y: ``"concat"`` (e(y) joined to z, the paper's) or ``"norm"``
+            (conditional batch norm in every hidden layer, fed e(y)).
         discriminator_norm: ``"auto"`` is batch norm, or layer norm for
             ``wgan-gp`` (whose per-sample penalty batch norm would break).
         samples_per_class: columns of the progress grid (one row per class).
@@ -86,6 +90,7 @@ class CGAN(ClassConditionalGAN):
         generator_channels: int = 64,
         discriminator_channels: int = 64,
         conditioning: Literal["concat", "projection"] = "concat",
+        generator_conditioning: Literal["concat", "norm"] = "concat",
         discriminator_norm: Literal["auto", "batch", "layer", "instance", "none"] = "auto",
         samples_per_class: int = 8,
         **settings: Any,
@@ -95,11 +100,14 @@ class CGAN(ClassConditionalGAN):
             raise ValueError(f"cGAN needs labelled data with num_classes >= 2, got {num_classes}")
         discriminator_norm = self.discriminator_norm(discriminator_norm)
         image_shape = tuple(image_shape)
-        self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels)
+        if generator_conditioning not in ("concat", "norm"):
+            raise ValueError(f"unknown generator_conditioning {generator_conditioning!r}; valid choices: concat, norm")
+        self.generator = DCGANGenerator(latent_dim, image_shape, num_classes, generator_channels,
+                                        label_norm=generator_conditioning == "norm")
         self.discriminator = DCGANDiscriminator(
             image_shape, num_classes, discriminator_channels, conditioning, discriminator_norm
         )
-        self.init_ema()
+        self.networks_built()
         self.register_class_grid(samples_per_class, latent_dim)  # row k of the progress grid shows class k
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:

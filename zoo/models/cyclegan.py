@@ -161,6 +161,7 @@ class CycleGAN(TranslationGAN):
     capabilities = Capabilities("image-to-image", paired_data=False, directions=("AtoB", "BtoA"), exports=("image",))
     ground_truth_always = False
     networks = ("generator", "generator_ba", "discriminator_a", "discriminator_b")
+    discriminators = ("discriminator_a", "discriminator_b")
     pretrained_parts = ("generator", "generator_ba")  # G: A -> B and F: B -> A
 
     def __init__(
@@ -200,6 +201,7 @@ class CycleGAN(TranslationGAN):
         self.discriminator_b = PatchDiscriminator(out_channels, discriminator_channels, discriminator_layers, norm=norm)
         for network in (self.generator, self.generator_ba, self.discriminator_a, self.discriminator_b):
             init_weights(network, "normal", 0.02)
+        self.networks_built()
         self.pool_a = ImagePool(pool_size)  # past F(y), for D_X
         self.pool_b = ImagePool(pool_size)  # past G(x), for D_Y
         self.released_generator_only = False  # True for a module around one released G (no F)
@@ -258,11 +260,9 @@ class CycleGAN(TranslationGAN):
         )
 
     def configure_optimizers(self):
-        betas, lr = tuple(self.hparams.betas), self.hparams.lr
         generators = itertools.chain(self.generator.parameters(), self.generator_ba.parameters())
         discriminators = itertools.chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
-        opt_g = torch.optim.Adam(generators, lr=lr, betas=betas)
-        opt_d = torch.optim.Adam(discriminators, lr=lr, betas=betas)
+        opt_g, opt_d = self.make_optimizer(generators), self.make_optimizer(discriminators)
         return [opt_g, opt_d], self.epoch_schedulers([opt_g, opt_d])
 
     # ------------------------------------------------------------------ inference

@@ -114,7 +114,7 @@ class DCGAN(SamplingGAN):
         image_shape = tuple(image_shape)
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
         self.discriminator = DCGANDiscriminator(image_shape, None, discriminator_channels, norm=discriminator_norm)
-        self.init_ema()
+        self.networks_built()
         # Fixed noise for the progress grid (same seed on every rank and every run).
         noise = torch.randn(grid_size * grid_size, latent_dim, generator=torch.Generator().manual_seed(0))
         self.register_buffer("fixed_noise", noise)

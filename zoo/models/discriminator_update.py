@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
 from torch import Tensor
 
 from zoo.losses import AdversarialLoss, gradient_penalty, r1_penalty
@@ -54,9 +55,29 @@ class DiscriminatorUpdate:
 
     def generator_turn(self) -> bool:
         """Whether G updates after this batch's D step: on every ``n_critic``-th batch
-        (Gulrajani et al. 2017, Algorithm 1), counted across epochs (:attr:`batch_number`)."""
+        (Gulrajani et al. 2017, Algorithm 1), counted across epochs (:attr:`batch_number`). With
+        ``loss=wgan`` the original schedule instead (:meth:`critic_iterations`)."""
+        if self.adversarial is not None and self.adversarial.clips_weights:
+            return self.critic_steps >= self.critic_iterations(self.global_step)
         n_critic = self.hparams.n_critic
         return n_critic == 1 or (self.batch_number + 1) % n_critic == 0
+
+    def critic_iterations(self, generator_step: int) -> int:
+        """The WGAN authors' schedule (``main.py``): 100 critic steps before each of the first 25 generator
+        steps and before every 500th, ``n_critic`` otherwise (so the critic is near optimal when it matters)."""
+        return 100 if generator_step < 25 or generator_step % 500 == 0 else self.hparams.n_critic
+
+    @torch.no_grad()
+    def clip_critics(self) -> None:
+        """With ``loss=wgan``, clip every parameter of the discriminators to [-weight_clip, weight_clip]
+        (after each critic step, and once before training: every critic step then starts from clipped
+        weights, as the authors' loop clips before each critic iteration)."""
+        if self.adversarial is None or not self.adversarial.clips_weights:
+            return
+        clip = self.hparams.weight_clip
+        for name in self.discriminators:
+            for parameter in getattr(self, name).parameters():
+                parameter.clamp_(-clip, clip)
 
     def r1_turn(self) -> bool:
         """Whether this batch's D step computes R1: on every ``r1_interval``-th batch, when on."""

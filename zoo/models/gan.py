@@ -178,7 +178,7 @@ class GAN(SamplingGAN):
             latent_dim, data_dim, hidden, layers, out_shape=image_shape, tanh=output_activation == "tanh"
         )
         self.discriminator = MLPDiscriminator(data_dim, hidden, layers)
-        self.init_ema()
+        self.networks_built()
         # Fixed noise for the progress picture (same seed on every rank and every run).
         n = plot_points if self.is_2d else grid_size * grid_size
         self.register_buffer("fixed_noise", torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(0)))

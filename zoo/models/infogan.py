@@ -178,7 +178,7 @@ class InfoGAN(SamplingGAN):
         self.discriminator = InfoGANDiscriminator(
             image_shape, discriminator_channels, self.categorical_dims, continuous_dim, discriminator_norm, q_hidden
         )
-        self.init_ema()
+        self.networks_built()
         self.register_code_grid(samples_per_code)
 
     def register_code_grid(self, cols: int) -> None:

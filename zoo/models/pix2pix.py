@@ -47,6 +47,7 @@ from torch import Tensor, nn
 
 from zoo.losses import l1_loss
 from zoo.models.translation import TranslationGAN
+from zoo.nn.diffaugment import GEOMETRIC
 from zoo.nn.init import init_weights
 from zoo.nn.translation import PatchDiscriminator, ResnetGenerator, UnetGenerator
 from zoo.registry import register_model
@@ -150,6 +151,14 @@ class Pix2Pix(TranslationGAN):
             are fixed (:attr:`TranslationGAN.fixed_settings`).
     """
 
+    #: D sees the input and the output concatenated along the channels: colour ops would mix the two images
+    diffaugment_policies = GEOMETRIC
+
+    @classmethod
+    def diffaugment_reason(cls) -> str:
+        return ("pix2pix's D sees the input and the output concatenated along the channels, which colour "
+                "augmentation would mix; translation and cutout move both halves alike")
+
     def __init__(
         self,
         in_channels: int = 3,
@@ -180,6 +189,7 @@ class Pix2Pix(TranslationGAN):
         )
         init_weights(self.generator, "normal", 0.02)
         init_weights(self.discriminator, "normal", 0.02)
+        self.networks_built()
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         x, y = batch["A"], batch["B"]
@@ -207,9 +217,7 @@ class Pix2Pix(TranslationGAN):
         self.log_losses(d_loss=d_loss, d_real=d_real, d_fake=d_fake, **penalties, g_loss=g_adversarial, g_l1=g_l1)
 
     def configure_optimizers(self):
-        betas = tuple(self.hparams.betas)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr, betas=betas)
+        opt_g, opt_d = self.make_optimizer(self.generator.parameters()), self.make_optimizer(self.discriminator.parameters())
         return [opt_g, opt_d], self.epoch_schedulers([opt_g, opt_d])
 
     # ------------------------------------------------------------------ inference

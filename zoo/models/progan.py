@@ -205,7 +205,7 @@ class ProGAN(SamplingGAN):
         widths = feature_counts(height, fmap_base, fmap_max)
         self.generator = ProGANGenerator(latent_dim, height, widths, channels, num_classes=classes)
         self.discriminator = ProGANDiscriminator(height, widths, channels, num_classes=classes)
-        self.init_ema()
+        self.networks_built()
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
         self.register_grid(grid_size)
         self._phase_index: int | None = None
@@ -324,8 +324,8 @@ class ProGAN(SamplingGAN):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps)
+        opt_g = self.make_optimizer(self.generator.parameters(), eps=hp.eps)
+        opt_d = self.make_optimizer(self.discriminator.parameters(), eps=hp.eps)
         return [opt_g, opt_d], self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
 
     # ----------------------------------------------------------------- sampling

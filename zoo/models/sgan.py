@@ -154,7 +154,7 @@ class SGAN(SamplingGAN):
         self.generator = DCGANGenerator(latent_dim, image_shape, None, generator_channels)
         self.discriminator = SemiSupervisedDiscriminator(image_shape, num_classes, discriminator_channels,
                                                          discriminator_norm, dropout)
-        self.init_ema()
+        self.networks_built()
         self.register_buffer("fixed_noise", torch.randn(8 * samples_per_row, latent_dim,
                                                         generator=torch.Generator().manual_seed(0)))
         self.register_buffer("labeled_images", torch.empty(0, *image_shape))

@@ -47,6 +47,7 @@ class UpdateMechanics:
         """The counters this mixin keeps (called by ``GANModule.__init__``)."""
         self._batch_number = 0  # index of the batch being trained on, across epochs
         self._batches_started = 0  # batches whose training_step has begun (restored on resume)
+        self.critic_steps = 0  # discriminator steps since the last generator step (restored on resume)
 
     @property
     def has_trainer(self) -> bool:
@@ -101,9 +102,12 @@ class UpdateMechanics:
             optimizer.step()  # counted by Lightning: global_step += 1
             self.update_ema()
             self._step_schedulers("step")
+            self.critic_steps = 0
         else:
             # The same precision-aware step, but not counted as an iteration.
             self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=lambda: None, model=self)
+            self.critic_steps += 1
+            self.clip_critics()
 
     def _loss_name(self, optimizer) -> str:
         return "g_total" if self._is_iteration_optimizer(optimizer) else "d_total"
@@ -123,14 +127,23 @@ class UpdateMechanics:
 
     # ------------------------------------------------------------ optimizers
     def configure_optimizers(self):
-        """Adam for G and D from the shared settings: ``lr`` (``generator_lr`` for G when the model
-        has one), ``betas``, and linear decay from ``lr_decay_start`` when set. G's optimizer comes
-        first: its steps count as iterations. Models with other networks override this."""
+        """One optimizer for G and one for D (:meth:`make_optimizer`: ``lr``, ``generator_lr`` for G when the
+        model has one), and linear decay from ``lr_decay_start`` when set. G's optimizer comes first: its
+        steps count as iterations. Models with other networks override this."""
         hp = self.hparams
-        betas = tuple(hp.betas)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.get("generator_lr") or hp.lr, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr, betas=betas)
+        opt_g = self.make_optimizer(self.generator.parameters(), lr=hp.get("generator_lr") or hp.lr)
+        opt_d = self.make_optimizer(self.discriminator.parameters())
         return [opt_g, opt_d], self.linear_decay_schedulers([opt_g, opt_d], hp.lr_decay_start)
+
+    def make_optimizer(self, parameters, lr: float | None = None, **adam: Any) -> torch.optim.Optimizer:
+        """The optimizer of the shared settings: Adam(``lr``, ``betas``, ``**adam``), or RMSprop(``lr``) with
+        ``loss=wgan``, as the WGAN paper trains (Arjovsky et al. 2017, §4: momentum-based optimizers such as
+        Adam made its clipped critic unstable)."""
+        hp = self.hparams
+        lr = hp.lr if lr is None else lr
+        if hp.get("loss") == "wgan":
+            return torch.optim.RMSprop(parameters, lr=lr)
+        return torch.optim.Adam(parameters, lr=lr, betas=tuple(hp.betas), **adam)
 
     def linear_decay_schedulers(self, optimizers: list, start: int | None) -> list[dict]:
         """Per-iteration ``LambdaLR`` schedulers decaying every LR linearly to 0 at ``max_steps``."""
@@ -155,8 +168,8 @@ class UpdateMechanics:
 
     # ------------------------------------------------------------------- EMA
     def init_ema(self) -> None:
-        """Create ``generator_ema`` when ``ema_decay`` is set (call at the end of a subclass ``__init__``,
-        once ``self.generator`` exists)."""
+        """Create ``generator_ema`` when ``ema_decay`` is set (``GANModule.networks_built`` calls it, once
+        the generator exists and its spectral norm, if any, is applied)."""
         if self.hparams.ema_decay is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
 

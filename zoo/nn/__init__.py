@@ -1,6 +1,8 @@
 """Plain-torch networks: they know nothing of training and never import Lightning."""
 
+from zoo.nn.blocks import ConditionalBatchNorm2d, ResBlockDown, ResBlockUp, SelfAttention, apply_spectral_norm
 from zoo.nn.dcgan import DCGANDiscriminator, DCGANGenerator, norm_layer, resolution_plan
+from zoo.nn.diffaugment import DiffAugment
 from zoo.nn.equalized import EqualizedConv2d, EqualizedLinear
 from zoo.nn.init import init_weights
 from zoo.nn.progan import ProGANDiscriminator, ProGANGenerator
@@ -14,8 +16,10 @@ from zoo.nn.translation import (
 )
 
 __all__ = [
+    "ConditionalBatchNorm2d",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "DiffAugment",
     "EqualizedConv2d",
     "EqualizedLinear",
     "MinibatchStdDev",
@@ -23,8 +27,12 @@ __all__ = [
     "PixelNorm",
     "ProGANDiscriminator",
     "ProGANGenerator",
+    "ResBlockDown",
+    "ResBlockUp",
     "ResnetGenerator",
+    "SelfAttention",
     "UnetGenerator",
+    "apply_spectral_norm",
     "downsample_to",
     "fade_reals",
     "feature_counts",

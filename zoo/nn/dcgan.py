@@ -8,7 +8,10 @@ and D's input layer, ReLU in G with Tanh output, LeakyReLU(0.2) in D.
 
 Class conditioning follows Mirza & Osindero, "Conditional Generative
 Adversarial Nets", 2014 (arXiv:1411.1784): the label y is fed to both networks.
-G sees [z, e(y)] (an embedding concatenated to the noise). D sees y either
+G sees [z, e(y)] (an embedding concatenated to the noise), or, with
+``label_norm``, y through conditional batch norm in every hidden layer (the gain
+and bias of each norm are functions of e(y): de Vries et al. 2017; Miyato &
+Koyama 2018's generator). D sees y either
 
 * ``"concat"`` — as an extra input channel, e(y) reshaped to H x W (the paper's
   scheme of joining x and y at the input), or
@@ -26,6 +29,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from zoo.nn.blocks import ConditionalBatchNorm2d
 from zoo.nn.init import init_weights
 
 NormName = Literal["batch", "layer", "instance", "none"]
@@ -81,6 +85,8 @@ class DCGANGenerator(nn.Module):
         num_classes: number of labels y for a conditional G; ``None`` for DCGAN.
         base_channels: width of the last hidden layer; earlier layers double it.
         embed_dim: size of the label embedding e(y) (defaults to ``num_classes``).
+        label_norm: condition on y through conditional batch norm (``zoo.nn.blocks.ConditionalBatchNorm2d``,
+            fed e(y)) instead of concatenating e(y) to z.
     """
 
     def __init__(
@@ -90,6 +96,7 @@ class DCGANGenerator(nn.Module):
         num_classes: int | None = None,
         base_channels: int = 64,
         embed_dim: int | None = None,
+        label_norm: bool = False,
     ) -> None:
         super().__init__()
         channels, height, width = image_shape
@@ -100,36 +107,42 @@ class DCGANGenerator(nn.Module):
         self.start = start
         self.embed = None
         in_dim = latent_dim
+        self.label_norm = label_norm and num_classes is not None
         if num_classes is not None:
             embed_dim = embed_dim or num_classes
             self.embed = nn.Embedding(num_classes, embed_dim)
-            in_dim += embed_dim
+            in_dim += 0 if self.label_norm else embed_dim
+
+        def norm(c: int) -> nn.Module:
+            return ConditionalBatchNorm2d(c, embed_dim) if self.label_norm else nn.BatchNorm2d(c)
+
         width0 = base_channels * 2 ** (n_up - 1)
         self.project = nn.Sequential(
             nn.Linear(in_dim, width0 * start * start, bias=False),
             nn.Unflatten(1, (width0, start, start)),
-            nn.BatchNorm2d(width0),
+            norm(width0),
             nn.ReLU(inplace=True),
         )
         blocks: list[nn.Module] = []
         c = width0
         for _ in range(n_up - 1):
-            blocks += [
-                nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(c // 2),
-                nn.ReLU(inplace=True),
-            ]
+            blocks += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), norm(c // 2), nn.ReLU(inplace=True)]
             c //= 2
         blocks += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.upsample = nn.Sequential(*blocks)
         init_weights(self, "normal")
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        if self.embed is not None:
-            if y is None:
-                raise ValueError("this generator is class-conditional: pass labels y")
-            z = torch.cat([z, self.embed(y)], dim=1)
-        return self.upsample(self.project(z))
+        if self.embed is None:
+            return self.upsample(self.project(z))
+        if y is None:
+            raise ValueError("this generator is class-conditional: pass labels y")
+        if not self.label_norm:
+            return self.upsample(self.project(torch.cat([z, self.embed(y)], dim=1)))
+        h, condition = z, self.embed(y)
+        for layer in (*self.project, *self.upsample):
+            h = layer(h, condition) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
+        return h
 
 
 class DCGANDiscriminator(nn.Module):
