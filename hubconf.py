@@ -36,6 +36,7 @@ def _entry_point(name: str) -> Callable[..., Any]:
 
 
 acgan = _entry_point("acgan")
+biggan = _entry_point("biggan")
 cgan = _entry_point("cgan")
 cyclegan = _entry_point("cyclegan")
 dcgan = _entry_point("dcgan")

@@ -3,6 +3,7 @@
     python -m benchmarks.cifar10                                          # cgan, acgan, dcgan; 20 min each
     python -m benchmarks.cifar10 --models progan --budget-minutes 30 -- --model.stabilize_kimg 10 --model.fade_kimg 10   # docs/models/progan.md
     python -m benchmarks.cifar10 --models cgan --budget-minutes 1 --num-samples 500   # a smoke run
+    python -m benchmarks.cifar10 --models cgan --label cgan_projection -- --model.conditioning projection
 
 Budget: ``--budget-minutes`` of training per model (``--trainer.max_time``), plus the
 evaluation: ``--num-samples`` generated images through Inception's 299x299 forward pass,
@@ -69,7 +70,9 @@ def main() -> None:
     parser.add_argument("--budget-minutes", type=float, default=20.0, help="training wall time per model")
     parser.add_argument("--num-samples", type=int, default=5000, help="generated images scored")
     parser.add_argument("--runs-dir", default="runs/benchmarks_cifar10", help="where the runs are kept")
-    parser.add_argument("--grids", default=None, help="copy each model's last grid here as cifar10_<model>.png")
+    parser.add_argument("--grids", default=None, help="copy each model's last grid here as cifar10_<label>.png")
+    parser.add_argument("--label", default=None, help="the run's name in the output and the grid's file name "
+                                                       "(default: the model's; for one model run with other flags)")
     parser.add_argument("extra", nargs="*", help="zoo.fit flags after --, applied to every model")
     args = parser.parse_args()
     root = Path(args.cifar10)
@@ -78,9 +81,10 @@ def main() -> None:
         return
     for name in [n.strip() for n in args.models.split(",") if n.strip()]:
         result = run(name, root, args.budget_minutes, args.num_samples, Path(args.runs_dir), args.extra)
+        result["label"] = args.label or name
         if args.grids and result["last_grid"]:
             Path(args.grids).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result["last_grid"], Path(args.grids) / f"cifar10_{name}.png")
+            shutil.copyfile(result["last_grid"], Path(args.grids) / f"cifar10_{result['label']}.png")
         print(json.dumps(result), flush=True)
 
 

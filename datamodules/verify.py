@@ -190,7 +190,7 @@ def verify_images(files: Iterable[str | Path], *, progress: bool | None = None, 
     Args:
         files: The image files (duplicates are checked once).
         progress: Show a progress bar; ``None`` (default) means when more than :data:`PROGRESS_FROM`
-            files are to be decoded, on rank 0 only.
+            files are to be decoded and standard error is a terminal, on rank 0 only.
         workers: Threads for more than :data:`PARALLEL_FROM` files to decode; ``None`` means
             :func:`default_workers`; 1 checks them in this thread.
         use_cache: Read and update the cache (:func:`cache_entry_path`, one file per folder).
@@ -225,7 +225,7 @@ def verify_images(files: Iterable[str | Path], *, progress: bool | None = None, 
                     checks[i] = ImageCheck(int(entry[2]), int(entry[3]), entry[4])
     todo = [i for i, check in enumerate(checks) if check is None]
     if todo:
-        show = (len(todo) > PROGRESS_FROM) if progress is None else progress
+        show = (len(todo) > PROGRESS_FROM and sys.stderr.isatty()) if progress is None else progress  # not into logs
         show = show and getattr(rank_zero_only, "rank", 0) == 0
         workers = default_workers() if workers is None else max(1, workers)
         threads = workers if len(todo) > PARALLEL_FROM else 1

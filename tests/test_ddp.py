@@ -42,6 +42,9 @@ RUNS: dict[str, tuple[str, ...]] = {
     "cgan_metrics": ("--model", "cgan", "--trainer.max_steps", "2", *SMALL, *METRICS),
     # the other variants at their defaults
     **{name: ("--model", name, "--trainer.fast_dev_run", "2") for name in ("acgan", "gan", "infogan", "sgan")},
+    # spectral norm in both networks, conditional BN, self-attention, n_critic 2, the EMA
+    "biggan": ("--model", "biggan", "--trainer.max_steps", "2", "--model.generator_width", "8",
+               "--model.discriminator_width", "8", "--data.batch_size", "8"),
     # the one-file model of docs/architecture.md, from a folder on PYTHONPATH (tests/test_one_file_model.py)
     "mygan": ("--model", CLASS_PATH, "--trainer.max_steps", "3", "--model.channels", "8", "--model.r1_weight", "1"),
 }
@@ -143,7 +146,7 @@ def test_metrics_under_ddp_are_written_once_and_equal_the_checkpoints_value(ddp_
         assert record[name] == pytest.approx(single[name], rel=1e-6), name
 
 
-@pytest.mark.parametrize("name", ["acgan", "gan", "infogan", "sgan", "mygan"])
+@pytest.mark.parametrize("name", ["acgan", "gan", "infogan", "sgan", "mygan", "biggan"])
 def test_the_other_models_fast_dev_run_under_ddp_with_identical_ranks(ddp_runs, name):
     rank0, rank1 = load_ranks(ddp_runs, name)
     assert rank0["global_step"] == rank1["global_step"] > 0

@@ -36,7 +36,7 @@ in one place: ``zoo.models.base.GANModule.penalise``.
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Callable, Iterable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -223,3 +223,18 @@ def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
 def l1_loss(prediction: Tensor, target: Tensor) -> Tensor:
     """Mean absolute error ‖prediction - target‖₁ / N: pix2pix's L_L1 and CycleGAN's cycle / identity terms."""
     return (prediction - target).abs().mean()
+
+
+def orthogonal_penalty(weights: Iterable[Tensor]) -> Tensor:
+    """Σ_W ‖W Wᵀ ⊙ (1 - I)‖²_F over ``weights``, each flattened to (out, -1): BigGAN's orthogonal
+    regularisation R_β without its β (Brock et al. 2019, §3.1, Eq. 3: it pushes the filters of a layer
+    towards orthogonality without constraining their norms). Its gradient is 4 (W Wᵀ ⊙ (1 - I)) W."""
+    total: Tensor | None = None
+    for weight in weights:
+        w = weight.flatten(1)
+        gram = w @ w.t()
+        term = (gram * (1 - torch.eye(gram.size(0), device=gram.device, dtype=gram.dtype))).pow(2).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("orthogonal_penalty needs at least one weight")
+    return total

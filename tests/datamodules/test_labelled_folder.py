@@ -119,6 +119,20 @@ def test_every_class_keeps_a_training_image(tmp_path):
     assert dm.split_dataset("train").targets.tolist() == [0, 1, 2] and len(_files(dm, "val")) == 3
 
 
+def test_train_fraction_keeps_a_fixed_share_of_each_class_for_low_data_training(tmp_path):
+    root = write_labelled(tmp_path, {"train": 10, "test": 2})
+    full = LabelledFolderDataModule(str(root), image_size=8)
+    dm = LabelledFolderDataModule(str(root), image_size=8, train_fraction=0.3)
+    kept = _files(dm, "train")
+    assert dm.split_dataset("train").targets.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # 3 of each class's 10
+    assert set(kept) < set(_files(full, "train")) and _files(dm, "test") == _files(full, "test")
+    assert _files(LabelledFolderDataModule(str(root), image_size=8, train_fraction=0.3), "train") == kept  # seeded
+    tiny = LabelledFolderDataModule(str(root), image_size=8, train_fraction=0.01)
+    assert tiny.split_dataset("train").targets.tolist() == [0, 1, 2]  # at least one per class
+    with pytest.raises(ValueError, match=r"train_fraction must be in \(0, 1\], got 0"):
+        LabelledFolderDataModule(str(root), train_fraction=0)
+
+
 def test_grey_resize_and_crop_and_skipped_files(tmp_path):
     root = write_labelled(tmp_path, {"train": 4}, splits=False)
     (root / ".ipynb_checkpoints").mkdir()

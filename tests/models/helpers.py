@@ -14,6 +14,7 @@ from zoo.registry import MODELS
 
 #: small networks for every registered model (each model takes the arguments it has)
 SMALL = dict(generator_channels=8, discriminator_channels=8, latent_dim=16, noise_dim=16, q_hidden=16, hidden=16,
+             generator_width=8, discriminator_width=8,
              num_blocks=1, labeled_batch_size=16)
 
 

@@ -27,8 +27,18 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from zoo.metrics.cifar10 import is_cifar10
 from zoo.metrics.fidelity import FidelityEvaluator, check_metric_names, real_data_key
 from zoo.models.translation import TranslationGAN
+
+
+def judge_of(datamodule: Any) -> str:
+    """The classifier of the domain metrics for ``datamodule``: ``cifar10`` on CIFAR-10 (the ``cifar10``
+    DataModule, or a labelled folder of exactly its classes), ``digits`` otherwise."""
+    from datamodules import DATAMODULES
+
+    name = DATAMODULES.name_of(datamodule) if datamodule is not None else None
+    return "cifar10" if is_cifar10(name, getattr(datamodule, "class_names", None)) else "digits"
 
 
 def share_rank_zero_buffers(module: torch.nn.Module) -> None:
@@ -101,20 +111,21 @@ class GenerativeMetrics(pl.Callback):
         if not self.enabled or self.evaluator is not None:
             return
         # Rank 0 may download the weights; the others wait, then only read.
+        judge = judge_of(trainer.datamodule)
         if trainer.is_global_zero:
-            self.evaluator = self._evaluator(pl_module, download=True)
+            self.evaluator = self._evaluator(pl_module, download=True, judge=judge)
         trainer.strategy.barrier("zoo-metrics-weights")
         if not trainer.is_global_zero:
-            self.evaluator = self._evaluator(pl_module, download=False)
+            self.evaluator = self._evaluator(pl_module, download=False, judge=judge)
         extractors = self.evaluator.extractors
         rank_zero_info("metrics " + ", ".join(self.names) + " computed with: "
                        + "; ".join(f"{what}: {description}" for what, description in extractors.items()))
         for logger in trainer.loggers:
             logger.log_hyperparams({f"metrics/{what}": description for what, description in extractors.items()})
 
-    def _evaluator(self, pl_module: pl.LightningModule, download: bool) -> FidelityEvaluator:
+    def _evaluator(self, pl_module: pl.LightningModule, download: bool, judge: str = "digits") -> FidelityEvaluator:
         return FidelityEvaluator(self.names, self.inception_weights, download, self.batch_size,
-                                 device=pl_module.device, **self.kid)
+                                 device=pl_module.device, judge=judge, **self.kid)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         step = trainer.global_step

@@ -93,6 +93,23 @@ class FeatureBank(Metric):
         return {key: dim_zero_cat(getattr(self, key))[order] for key in self.keys}
 
 
+def load_judge(judge: str, metrics: Sequence[str], device: torch.device) -> torch.nn.Module:
+    """The classifier of the domain ``metrics``: the digits one, or the CIFAR-10 judge (conditional accuracy only)."""
+    if judge == "digits":
+        from zoo.metrics.digits import load_digits_classifier
+
+        return load_digits_classifier(device)
+    if judge != "cifar10":
+        raise ValueError(f"unknown judge {judge!r}; valid choices: digits, cifar10")
+    refused = [m for m in metrics if m != "conditional_accuracy"]
+    if refused:
+        raise ValueError(f"{', '.join(refused)} are metrics of the digits; on CIFAR-10 the judge gives "
+                         "conditional_accuracy (and Inception: fid, is, kid)")
+    from zoo.metrics.cifar10 import load_cifar10_classifier
+
+    return load_cifar10_classifier(device)
+
+
 class FidelityEvaluator:
     """Computes the chosen metrics of a generator against a real data split.
 
@@ -110,6 +127,9 @@ class FidelityEvaluator:
             instead of Inception (for quick experiments and tests; its values are not FID).
         progress: show a progress bar (rank 0) while extracting features.
         device: where features are extracted (``None``: CUDA when available).
+        judge: the classifier of the domain metrics: ``digits`` (:mod:`zoo.metrics.digits`: FD-digits,
+            classifier IS, conditional accuracy) or ``cifar10`` (:mod:`zoo.metrics.cifar10`: conditional
+            accuracy on CIFAR-10; FD-digits and classifier IS are digits metrics and refused with it).
     """
 
     def __init__(
@@ -125,6 +145,7 @@ class FidelityEvaluator:
         feature_extractor: torch.nn.Module | None = None,
         device: str | torch.device | None = None,
         progress: bool = False,
+        judge: str = "digits",
     ) -> None:
         self.progress = progress
         self.metrics = check_metric_names(metrics)
@@ -139,11 +160,10 @@ class FidelityEvaluator:
         if "is" in self.metrics and not getattr(self.inception, "has_logits", True):
             raise ValueError(f"IS needs Inception's logits layer; the feature extractor has none "
                              f"({getattr(self.inception, 'description', type(self.inception).__name__)})")
-        self.digits = None
+        self.digits = None  # the domain metrics' classifier: the digits one, or the CIFAR-10 judge
+        self.judge = judge
         if any(m in DIGITS_METRICS for m in self.metrics):
-            from zoo.metrics.digits import load_digits_classifier
-
-            self.digits = load_digits_classifier(self.device)
+            self.digits = load_judge(judge, [m for m in self.metrics if m in DIGITS_METRICS], self.device)
 
     # ------------------------------------------------------------- features
     @property
@@ -153,7 +173,8 @@ class FidelityEvaluator:
         if self.inception is not None:
             out["inception"] = getattr(self.inception, "description", f"custom {type(self.inception).__name__}")
         if self.digits is not None:
-            out["digits"] = f"zoo digits classifier (sha256 {(self.digits.fingerprint or '?')[:12]})"
+            what = "digits classifier" if self.judge == "digits" else "CIFAR-10 classifier"
+            out[self.judge] = f"zoo {what} (sha256 {(self.digits.fingerprint or '?')[:12]})"
         return out
 
     @property

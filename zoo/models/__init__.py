@@ -2,6 +2,7 @@
 
 from zoo.models.acgan import ACGAN
 from zoo.models.base import GANModule
+from zoo.models.biggan import BigGAN
 from zoo.models.capabilities import Capabilities
 from zoo.models.cgan import CGAN
 from zoo.models.cyclegan import CycleGAN
@@ -14,4 +15,4 @@ from zoo.models.sampling import ClassConditionalGAN, SamplingGAN
 from zoo.models.sgan import SGAN
 from zoo.models.translation import TranslationGAN
 
-__all__ = ["GANModule", "SamplingGAN", "ClassConditionalGAN", "TranslationGAN", "Capabilities", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN", "ProGAN"]
+__all__ = ["GANModule", "SamplingGAN", "ClassConditionalGAN", "TranslationGAN", "Capabilities", "CGAN", "ACGAN", "DCGAN", "SGAN", "InfoGAN", "GAN", "Pix2Pix", "CycleGAN", "ProGAN", "BigGAN"]

@@ -97,6 +97,8 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
     networks: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
     #: shared settings this model cannot honour, with the reason: a non-default value is refused.
     fixed_settings: ClassVar[Mapping[str, str]] = {}
+    #: the ε of the spectral norm's power iteration (torch's default; BigGAN uses 1e-6)
+    spectral_norm_eps: ClassVar[float] = 1e-12
     #: the networks in :attr:`networks` that judge images (spectral norm, DiffAugment); the others generate.
     discriminators: ClassVar[tuple[str, ...]] = ("discriminator",)
     #: the DiffAugment policies this model's discriminators can take, and why not the others (pix2pix).
@@ -173,7 +175,7 @@ class GANModule(UpdateMechanics, DiscriminatorUpdate, LossLog, PretrainedState, 
         for name in self.networks:
             judge = name in self.discriminators
             if (judge and self.hparams.spectral_norm) or (not judge and self.hparams.spectral_norm_g):
-                apply_spectral_norm(getattr(self, name))
+                apply_spectral_norm(getattr(self, name), eps=self.spectral_norm_eps)
         self.init_ema()
         self._networks_built = True
 

@@ -28,15 +28,17 @@ from zoo.nn.equalized import EqualizedConv2d, EqualizedLinear
 SPECTRAL_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding, EqualizedConv2d, EqualizedLinear)
 
 
-def apply_spectral_norm(network: nn.Module, n_power_iterations: int = 1) -> nn.Module:
+def apply_spectral_norm(network: nn.Module, n_power_iterations: int = 1, eps: float = 1e-12) -> nn.Module:
     """Spectrally normalise the weight of every conv / linear / embedding layer of ``network`` in place;
     returns it. Layers already normalised are left alone. ProGAN's equalized-learning-rate layers are
     normalised too: their run-time He constant then scales a weight of spectral norm 1, so each layer's
-    Lipschitz constant is that fixed constant."""
+    Lipschitz constant is that fixed constant. A module marked ``spectral_norm_exempt = True`` is left
+    alone (BigGAN's shared class embedding). ``eps`` is the power iteration's (BigGAN: 1e-6)."""
     for module in network.modules():
-        if isinstance(module, SPECTRAL_LAYERS) and not parametrizations.parametrize.is_parametrized(module, "weight"):
+        if (isinstance(module, SPECTRAL_LAYERS) and not getattr(module, "spectral_norm_exempt", False)
+                and not parametrizations.parametrize.is_parametrized(module, "weight")):
             dim = 1 if isinstance(module, nn.ConvTranspose2d) else 0
-            parametrizations.spectral_norm(module, n_power_iterations=n_power_iterations, dim=dim)
+            parametrizations.spectral_norm(module, n_power_iterations=n_power_iterations, eps=eps, dim=dim)
     return network
 
 
@@ -86,8 +88,8 @@ class ConditionalBatchNorm2d(nn.Module):
         self.norm = nn.BatchNorm2d(channels, affine=False)
         self.gain = nn.Linear(condition_dim, channels, bias=False)
         self.bias = nn.Linear(condition_dim, channels, bias=False)
-        nn.init.zeros_(self.gain.weight)  # starts as plain batch norm: gain 1, bias 0
-        nn.init.zeros_(self.bias.weight)
+        for linear in (self.gain, self.bias):  # near plain batch norm at the start (not exactly: a zero matrix
+            nn.init.normal_(linear.weight, 0.0, 0.02)  # has no spectral norm to divide by)
 
     def forward(self, x: Tensor, condition: Tensor) -> Tensor:
         gain = 1 + self.gain(condition)[:, :, None, None]
