@@ -14,16 +14,16 @@ is trained from its registry defaults (``zoo.create_model(name)`` plus the
 bf16, else ``32-true``; the JSON line names it), then judged by the shipped
 digits classifier (``zoo.metrics.domain``):
 
-* ``cgan``, ``acgan`` (and ``progan`` with ``conditional``): conditional accuracy of 1000 samples (100 per class);
+* ``cgan``, ``acgan``, ``biggan`` (and ``progan`` with ``conditional``): conditional accuracy of 1000 samples (100 per class);
 * ``infogan``: code accuracy of 1000 samples (categorical code vs. the class
   the classifier sees, Hungarian-matched), and for each continuous code the
   Spearman correlation of its value with two image statistics (slant and
   stroke width) over a sweep -- "changes one factor" made measurable;
 * ``sgan``: test accuracy of the exported classifier (see also
   ``benchmarks.sgan_baseline`` for the supervised comparison);
-* ``dcgan``, ``progan``: the share of each class among 1000 samples as the
+* ``dcgan``, ``progan``, ``biggan``: the share of each class among 1000 samples as the
   classifier reads them (``min_class_share``: 0 for a dropped mode; a conditional
-  ProGAN samples uniform labels);
+  model samples uniform labels);
   ``progan`` also reports the resolution and alpha reached, the images shown
   (``kimg``), and the step and wall time at which each phase ended (with
   ``--grids``, a grid per phase: ``progan_digits_phase<i>_<res>px.png``);
@@ -228,10 +228,10 @@ def evaluate(name: str, model, dm: DigitsDataModule) -> dict:
     fds = [frechet_distance(train_features, digit_features(model.sample(FD_SAMPLE))) for _ in range(5)]
     result["fd"] = sum(fds) / len(fds)
     result["fd_ratio"] = result["fd"] / result["fd_floor"]
-    if name in ("cgan", "acgan") or (name == "progan" and model.hparams.conditional):
+    if name in ("cgan", "acgan", "biggan") or (name == "progan" and model.hparams.conditional):
         labels = torch.arange(10).repeat_interleave(100)
         result["conditional_accuracy"] = conditional_accuracy(model.sample(1000, labels=labels), labels)
-    if name in ("dcgan", "progan"):  # does every class appear? (share of 1000 samples; uniform labels if conditional)
+    if name in ("dcgan", "progan", "biggan"):  # does every class appear? (share of 1000 samples; uniform labels if conditional)
         shares = class_shares(model.sample_for_metrics(1000)[0])
         result["class_shares"] = [round(float(v), 3) for v in shares]
         result["min_class_share"] = float(shares.min())

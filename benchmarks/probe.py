@@ -61,7 +61,8 @@ class Probe(pl.Callback):
     """A ``zoo.fit`` callback: iteration times, memory, quality at milestones, and the budget.
 
     Args:
-        budget_seconds: stop after this much training wall time (measurements excluded).
+        budget_seconds: stop after this much training wall time (measurements excluded), after one
+            whole iteration at least (a model with n_critic > 1 counts one after its G step).
         measure: measure the variant's embedded-data quality at :data:`MILESTONES` and at the end.
         warmup: first iterations left out of the per-iteration times.
     """
@@ -102,7 +103,7 @@ class Probe(pl.Callback):
             self._bar.n = min(int(self.train_seconds), self._bar.total)
             self._bar.set_postfix(iteration=step, refresh=False)
             self._bar.refresh()
-        if self.train_seconds >= self.budget_seconds:
+        if self.train_seconds >= self.budget_seconds and step >= 1:  # at least one whole iteration (n_critic D steps + G)
             trainer.should_stop = True
 
     def on_train_end(self, trainer, module) -> None:

@@ -22,6 +22,9 @@ CASES = {
     # spectral norm's power-iteration vectors (buffers of both networks) and DiffAugment's draws come back too
     "dcgan": (6, ["--model.generator_channels", "8", "--model.discriminator_channels", "8", "--model.spectral_norm",
                   "true", "--model.spectral_norm_g", "true", "--model.diffaugment", "color,translation,cutout"]),
+    # BigGAN: spectral norm in both networks, two D steps per G step, and the EMA that copies G until step 2
+    "biggan": (3, ["--model.generator_width", "4", "--model.discriminator_width", "4", "--model.latent_dim", "16",
+                   "--model.ema_start", "2"]),
 }
 
 

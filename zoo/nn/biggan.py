@@ -18,8 +18,8 @@ zoo's blocks (:mod:`zoo.nn.blocks`):
   Koyama 2018). Spectral norm everywhere, the embedding included (the model applies it).
 
 Widths: every block of G has ``4 · width`` channels and every block of D ``4 · width`` (the
-references use width 96 and 128 at 32x32; the lite default is 32: see docs/models/biggan.md for what
-it costs).
+references use width 96 and 128 at 32x32; the model's lite default is 8: see docs/models/biggan.md for
+what it costs).
 """
 
 from __future__ import annotations
