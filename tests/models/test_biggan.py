@@ -31,6 +31,19 @@ def test_each_z_chunk_and_the_shared_embedding_condition_their_own_block():
         BigGANGenerator(latent_dim=18, image_shape=(1, 32, 32))
 
 
+def test_weights_start_orthogonal_so_spectral_norm_keeps_every_direction():
+    torch.manual_seed(0)
+    model = BigGAN(**TINY)
+    rows = model.generator.shared.weight  # (classes, embed_dim): orthonormal rows, each class at norm 1
+    assert torch.allclose(rows @ rows.T, torch.eye(10), atol=1e-5)
+    for network in (model.generator, model.discriminator):
+        for name, module in network.named_modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.weight.numel() > 1:
+                singular = torch.linalg.svdvals(module.weight.detach().flatten(1))
+                # spectral norm divides by the largest; an orthogonal matrix leaves the others at 1 too
+                assert torch.allclose(singular, singular[0], rtol=1e-2), name
+
+
 def test_spectral_norm_everywhere_but_the_shared_embedding():
     model = BigGAN(**TINY)
     g_names, d_names = spectrally_normalised(model.generator), spectrally_normalised(model.discriminator)

@@ -38,7 +38,8 @@ from zoo.registry import register_model
     "biggan",
     default_data="digits",
     # the embedded digits on 2 CPU cores: a 15-minute budget (docs/models/biggan.md#results)
-    recipe={"trainer.max_steps": 20000, "trainer.max_time": "00:00:15:00", "model.ema_start": 200},
+    recipe={"trainer.max_steps": 20000, "trainer.max_time": "00:00:15:00", "model.ema_start": 200,
+            "model.ema_decay": 0.995},
     summary="BigGAN-lite (Brock et al. 2019): SN-ResNet G and projection D, shared embedding, truncation",
 )
 class BigGAN(ClassConditionalGAN):

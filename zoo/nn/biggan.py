@@ -17,6 +17,12 @@ zoo's blocks (:mod:`zoo.nn.blocks`):
   spatial sum give φ(x); the output is the projection D(x, y) = ψ(φ(x)) + ⟨e(y), φ(x)⟩ (Miyato &
   Koyama 2018). Spectral norm everywhere, the embedding included (the model applies it).
 
+Initialisation: every conv, linear and embedding weight orthogonal (:func:`orthogonal_init`, the
+references' ``G_init`` / ``D_init`` ``'ortho'``): under spectral norm this keeps every singular value
+at 1 (a default-initialised matrix divided by its largest singular value shrinks every other
+direction), and the shared embedding's rows start at norm 1, so the class does not drown the z chunk
+it is joined to in the conditional batch norms.
+
 Widths: every block of G has ``4 · width`` channels and every block of D ``4 · width`` (the
 references use width 96 and 128 at 32x32; the model's lite default is 8: see docs/models/biggan.md for
 what it costs).
@@ -38,6 +44,17 @@ def up_blocks(image_size: int) -> int:
     if image_size < 8 or 4 * 2**blocks != image_size:
         raise ValueError(f"BigGAN needs a square power-of-two image side >= 8, got {image_size}")
     return blocks
+
+
+def orthogonal_init(network: nn.Module) -> nn.Module:
+    """Orthogonal weights (``torch.nn.init.orthogonal_``) and zero biases for every conv, linear and
+    embedding of ``network`` (BigGAN-PyTorch ``init_weights`` with ``'ortho'``; StudioGAN the same)."""
+    for module in network.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear, nn.Embedding)):
+            nn.init.orthogonal_(module.weight)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
+    return network
 
 
 class BigGANGenerator(nn.Module):
@@ -73,6 +90,7 @@ class BigGANGenerator(nn.Module):
         self.attention = SelfAttention(self.channels) if 0 <= self.attention_after < n_blocks else None
         self.output = nn.Sequential(nn.BatchNorm2d(self.channels), nn.ReLU(),
                                     nn.Conv2d(self.channels, channels, 3, padding=1), nn.Tanh())
+        orthogonal_init(self)
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         chunks = z.split(self.chunk, dim=1)
@@ -113,6 +131,7 @@ class BigGANDiscriminator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.linear = nn.Linear(c, 1)
         self.embed = nn.Embedding(num_classes, c)
+        orthogonal_init(self)
 
     def features(self, x: Tensor) -> Tensor:
         """φ(x): the blocks, a ReLU and a sum over the positions, (B, 4 · width)."""
