@@ -1,71 +1,170 @@
-"""Milliseconds per training iteration of a registered model (budget: about a minute on 2 CPU cores).
+"""Milliseconds per training iteration, and how close it runs to the machine's peak (about 20 s a model on 2 CPU cores).
 
-    python -m benchmarks.speed --model cgan --batch-size 64 --steps 60
-    python -m benchmarks.speed --model dcgan --precision 32-true   # against zoo.fit's default precision
+    python -m benchmarks.speed --model cgan
+    python -m benchmarks.speed --models all --markdown          # every registered model, the docs' table
+    python -m benchmarks.speed --model dcgan --precision 32-true --batch-size 128
+    python -m benchmarks.speed --model dcgan --data ../shared/data/cifar10 -- --data.image_size 32
 
-Runs the real ``training_step`` (D and G updates) through a Lightning Trainer
-on the embedded digits and reports the median wall time per iteration after
-``--warmup`` iterations, in ``--precision`` (default: what ``zoo.fit`` picks on
-this machine, ``zoo.fit.default_precision()``). It prints figures; it never
-fails on a time.
+Each model runs as ``python -m zoo.fit --model NAME`` runs it (its registry recipe, its
+embedded data unless ``--data`` is given, ``--precision`` or ``zoo.fit``'s choice on this
+machine), for ``--warmup`` untimed and ``--steps`` timed training batches, then ``--count``
+more under ``torch.utils.flop_counter.FlopCounterMode``, which counts the forward and
+backward FLOPs of every matrix product and convolution (a multiply-add is 2 FLOPs; the
+optimizer's element-wise updates are not counted). A *batch* is one ``training_step`` call:
+one D and one G update for most models, one critic update for those with ``n_critic`` > 1.
+
+Printed per model: ``ms_per_batch`` (median), ``gflop_per_batch`` (mean over the counted
+batches), ``gflops_per_second`` (their ratio), the machine's peak in the same precision
+(:mod:`benchmarks.peak`: the better of a 2048² matrix product and a large 3x3 convolution,
+float32, or bfloat16 under ``bf16-mixed``) and ``fraction_of_peak``. ``--markdown`` adds the
+table of all models. It prints figures; it never fails on a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import tempfile
 import time
 
 import lightning.pytorch as pl
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 import zoo
-from datamodules import get_datamodule_class
-from zoo.fit import default_precision
+from benchmarks.peak import peak_gflops
+from zoo.fit import main as fit_main
 
 
-class IterationTimer(pl.Callback):
-    def __init__(self) -> None:
-        self.times: list[float] = []
+class _GlobalOnly:
+    """A stand-in for ``FlopCounterMode``'s module tracker that files every FLOP under "Global".
 
-    def on_train_batch_start(self, *args) -> None:
+    The real tracker hooks every module's backward, and those hooks break ``torch.autograd.grad``
+    (R1 and WGAN-GP penalties: "A leaf node was passed to _will_engine_execute_node"); the
+    per-module breakdown is not needed here, the total is.
+    """
+
+    parents = ("Global",)
+
+    def __enter__(self) -> "_GlobalOnly":
+        return self
+
+    def __exit__(self, *args) -> None:
+        return None
+
+
+def flop_counter() -> FlopCounterMode:
+    """``FlopCounterMode`` counting the total only (see :class:`_GlobalOnly`)."""
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _GlobalOnly()
+    return counter
+
+
+class IterationCost(pl.Callback):
+    """Times ``timed`` training batches after ``warmup``, then counts the FLOPs of ``counted`` more and stops."""
+
+    def __init__(self, warmup: int = 5, timed: int = 20, counted: int = 4) -> None:
+        self.warmup, self.timed, self.counted = warmup, timed, counted
+        self.seen = 0
+        self.seconds: list[float] = []
+        self.flops: list[int] = []
+        self._counter: FlopCounterMode | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.seen >= self.warmup + self.timed:
+            self._counter = flop_counter()
+            self._counter.__enter__()
         self._start = time.perf_counter()
 
-    def on_train_batch_end(self, *args) -> None:
-        self.times.append(time.perf_counter() - self._start)
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        seconds = time.perf_counter() - self._start
+        self.seen += 1
+        if self._counter is not None:
+            self._counter.__exit__(None, None, None)
+            self.flops.append(self._counter.get_total_flops())
+            self._counter = None
+            trainer.should_stop = len(self.flops) >= self.counted
+        elif self.seen > self.warmup:
+            self.seconds.append(seconds)
 
 
-def measure(model_name: str, data: str, batch_size: int, steps: int, warmup: int, precision: str | None = None,
-            **model_kwargs) -> dict:
-    precision = precision or default_precision()
-    dm = get_datamodule_class(data)(batch_size=batch_size)
-    model = zoo.create_model(model_name, image_shape=dm.image_shape, num_classes=dm.num_classes, **model_kwargs)
-    timer = IterationTimer()
-    trainer = pl.Trainer(max_steps=steps + warmup, accelerator="auto", devices=1, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         precision=precision, callbacks=[timer])
-    trainer.fit(model, datamodule=dm)
-    timed = timer.times[warmup:]
+def measure(name: str, steps: int = 20, warmup: int = 5, count: int = 4, precision: str | None = None,
+            data: str | None = None, batch_size: int | None = None, extra: list[str] | None = None,
+            peaks: dict[str, dict[str, float]] | None = None) -> dict:
+    """One model's figures (the module docstring); ``peaks`` caches :func:`~benchmarks.peak.peak_gflops` per dtype."""
+    batches = warmup + steps + count
+    args = ["--model", name, "--runs_dir", tempfile.mkdtemp(prefix="speed_"), "--seed_everything", "0",
+            "--trainer.max_steps", str(10 * batches), "--trainer.max_epochs", "-1",
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--samples.every_n_steps", str(100 * batches),
+            "--trainer.callbacks+=benchmarks.speed.IterationCost", "--trainer.callbacks.warmup", str(warmup),
+            "--trainer.callbacks.timed", str(steps), "--trainer.callbacks.counted", str(count)]
+    if data:
+        args += ["--data", data]
+    if batch_size:
+        args += ["--data.batch_size", str(batch_size)]
+    if precision:
+        args += ["--trainer.precision", precision]
+    cli = fit_main(args + list(extra or []))
+    cost = next(c for c in cli.trainer.callbacks if type(c).__name__ == "IterationCost")  # __main__ or not
+    used = str(cli.trainer.precision)
+    dtype = "bfloat16" if used.startswith("bf16") else "float32"
+    peaks = {} if peaks is None else peaks
+    if dtype not in peaks:
+        peaks[dtype] = peak_gflops(getattr(torch, dtype), device="cuda" if cli.model.device.type == "cuda" else "cpu")
+    ms = 1000 * statistics.median(cost.seconds)
+    gflop = statistics.fmean(cost.flops) / 1e9
+    achieved = gflop / (ms / 1000)
     return {
-        "model": model_name, "data": data, "batch_size": batch_size, "iterations": len(timed),
-        "ms_per_iteration_median": 1000 * statistics.median(timed),
-        "ms_per_iteration_mean": 1000 * statistics.fmean(timed),
-        "threads": torch.get_num_threads(), "device": str(model.device), "precision": precision,
+        "model": name, "data": type(cli.datamodule).__name__, "batch_size": cli.datamodule.batch_size,
+        "image_shape": list(getattr(cli.datamodule, "image_shape", ()) or ()), "timed_batches": len(cost.seconds),
+        "ms_per_batch": round(ms, 1), "gflop_per_batch": round(gflop, 3), "gflops_per_second": round(achieved, 1),
+        "peak_gflops_per_second": peaks[dtype]["peak"], "fraction_of_peak": round(achieved / peaks[dtype]["peak"], 3),
+        "precision": used, "threads": torch.get_num_threads(), "device": str(cli.model.device),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="cgan", choices=zoo.list_models())
-    parser.add_argument("--data", default="digits")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--precision", default=None,
-                        help="Trainer precision, e.g. 32-true or bf16-mixed (default: zoo.fit's choice here)")
-    args = parser.parse_args()
-    result = measure(args.model, args.data, args.batch_size, args.steps, args.warmup, args.precision)
-    print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()))
+def markdown(results: list[dict]) -> str:
+    """The docs' table: one row per model."""
+    lines = ["| model | data, batch | ms / batch | GFLOP / batch | GFLOP/s | peak GFLOP/s | fraction of peak |",
+             "|--|--|--:|--:|--:|--:|--:|"]
+    for r in results:
+        shape = "x".join(str(s) for s in r["image_shape"][1:]) if r["image_shape"] else ""
+        lines.append(f"| {r['model']} | {r['data']} {shape}, {r['batch_size']} | {r['ms_per_batch']} | "
+                     f"{r['gflop_per_batch']} | {r['gflops_per_second']} | {r['peak_gflops_per_second']} | "
+                     f"{r['fraction_of_peak']:.1%} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="one registered model (default cgan)")
+    parser.add_argument("--models", default=None, help="comma-separated registered models, or all")
+    parser.add_argument("--data", default=None, help="a DataModule name or folder (default: each model's embedded data)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the DataModule's (64)")
+    parser.add_argument("--steps", type=int, default=20, help="timed training batches")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed training batches first")
+    parser.add_argument("--count", type=int, default=4, help="batches whose FLOPs are counted (after the timed ones)")
+    parser.add_argument("--precision", default=None, help="Trainer precision (default: zoo.fit's choice here)")
+    parser.add_argument("--markdown", action="store_true", help="print the table of all models at the end")
+    parser.add_argument("extra", nargs="*", help="zoo.fit flags after --, applied to every model")
+    args = parser.parse_args(argv)
+    if args.model and args.models:
+        parser.error("give --model or --models, not both")
+    listed = args.models or args.model or "cgan"
+    models = zoo.list_models() if listed == "all" else listed.split(",")
+    unknown = sorted(set(models) - set(zoo.list_models()))
+    if unknown:
+        parser.error(f"unknown model {unknown[0]!r}; valid choices: {', '.join(zoo.list_models())}, all")
+    results, peaks = [], {}
+    for name in models:
+        results.append(measure(name, args.steps, args.warmup, args.count, args.precision, args.data,
+                               args.batch_size, args.extra, peaks))
+        print(json.dumps(results[-1]), flush=True)
+    if args.markdown:
+        print(markdown(results))
+    return results
 
 
 if __name__ == "__main__":

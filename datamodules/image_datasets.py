@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
@@ -55,17 +56,42 @@ class TensorSide(Dataset):
 
 
 class FolderSide(Dataset):
-    """One domain read from files, each transformed with its own random choices; labels -1."""
+    """One domain read from files, each transformed with its own random choices; labels -1.
 
-    def __init__(self, files: list[Path], channels: int, transform: ImageTransform) -> None:
+    ``in_memory=True`` keeps every image once decoded, as uint8: the first epoch reads the files,
+    later ones do not. A deterministic transform's output is kept (``(C, H, W)``, turned back into
+    the identical float tensor); otherwise the decoded image before the transform, so random crops
+    and flips stay random. Each DataLoader worker keeps its own copy.
+    """
+
+    def __init__(self, files: list[Path], channels: int, transform: ImageTransform, in_memory: bool = False) -> None:
         self.files, self.channels, self.transform = files, check_channels(channels), transform
+        self.decoded: dict[int, np.ndarray] | None = {} if in_memory and not transform.deterministic else None
+        self.transformed: dict[int, Tensor] | None = {} if in_memory and transform.deterministic else None
 
     def __len__(self) -> int:
         return len(self.files)
 
+    def image(self, index: int) -> Image.Image:
+        """The decoded image ``index`` (mode ``"L"`` or ``"RGB"``), from memory when kept there."""
+        if self.decoded is None:
+            return open_image(self.files[index], self.channels)
+        pixels = self.decoded.get(index)
+        if pixels is None:
+            image = open_image(self.files[index], self.channels)
+            self.decoded[index] = np.asarray(image)
+            return image
+        return Image.fromarray(pixels)
+
     def __getitem__(self, index: int) -> Sample:
-        path = self.files[index]
-        return self.transform(open_image(path, self.channels)), -1, path.name
+        if self.transformed is None:
+            return self.transform(self.image(index)), -1, self.files[index].name
+        pixels = self.transformed.get(index)
+        if pixels is None:
+            image = self.transform(self.image(index))  # float32 in [-1, 1], k / 127.5 - 1 for a byte k
+            self.transformed[index] = image.add(1).mul(127.5).round().to(torch.uint8)
+            return image, -1, self.files[index].name
+        return pixels.float().div_(127.5).sub_(1.0), -1, self.files[index].name
 
 
 class PairedDataset(Dataset):

@@ -52,15 +52,17 @@ def class_folders(folder: str | Path) -> list[str]:
 
 
 class LabelledImages(Dataset):
-    """Files with their class indices: items ``(image float32 (C, H, W) in [-1, 1], label int64)``.
+    """Files with their class indices: items ``(image float32 (C, H, W) in [-1, 1], label int64)``;
+    ``in_memory`` keeps each image once decoded (:class:`~datamodules.image_datasets.FolderSide`).
 
     ``targets`` holds every label (int64 ``(N,)``), readable without decoding an image.
     """
 
-    def __init__(self, files: list[Path], labels: list[int], channels: int, transform: ImageTransform) -> None:
+    def __init__(self, files: list[Path], labels: list[int], channels: int, transform: ImageTransform,
+                 in_memory: bool = False) -> None:
         if len(files) != len(labels):
             raise ValueError(f"{len(files)} files and {len(labels)} labels differ in number")
-        self.side = FolderSide(files, channels, transform)
+        self.side = FolderSide(files, channels, transform, in_memory)
         self.files = files
         self.targets = torch.as_tensor(labels, dtype=torch.int64)
 
@@ -136,7 +138,8 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
             nor ``test/``; at most ``n - 1`` of a class of ``n`` images.  0 gives
             empty val/test sets (with a warning); ignored when the folder has its own.
         batch_size: Images per batch.
-        num_workers: DataLoader worker processes (images are decoded on the fly).
+        num_workers: DataLoader worker processes (they decode the images; each keeps its own
+            copy of the decoded images when ``in_memory`` is on).
         pin_memory: Page-lock batches; ``None`` means "when CUDA is available".
         persistent_workers: Keep workers between epochs; ``None`` means ``num_workers > 0``.
         strict: Refuse unreadable image files (set-up raises :class:`~datamodules.verify.BadImagesError`
@@ -145,10 +148,19 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
             at least one, drawn with a fixed seed per class after the val hold-out): the low-data settings
             of the DiffAugment paper (0.1 of CIFAR-10: 5,000 images). 1 (the default) keeps them all;
             val and test are untouched.
+        in_memory: Keep every image in memory once decoded (uint8, width x height x channels bytes
+            each, before the random crop / flip): the first epoch decodes the files, later epochs
+            only transform (CIFAR-10's 60,000 32x32 RGB JPEGs take 184 MB, and a batch of 64 costs
+            a fraction of decoding it: docs/data.md). ``None`` (the default): on when ``num_workers``
+            is 0 and every split's readable images would take at most :attr:`in_memory_limit_mb`
+            decoded (their sizes are known from the set-up check, no file is decoded for it);
+            ``True`` / ``False`` force it.
     """
 
     split_seed = 0
     subset_seed = 1
+    #: the most decoded megabytes ``in_memory=None`` keeps in memory
+    in_memory_limit_mb = 1024
 
     def __init__(
         self,
@@ -165,6 +177,7 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
         persistent_workers: bool | None = None,
         strict: bool = False,
         train_fraction: float = 1.0,
+        in_memory: bool | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, pin_memory, persistent_workers, image_size=image_size)
         self.save_hyperparameters()
@@ -173,6 +186,9 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
         if not 0.0 < train_fraction <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction}")
         self.train_fraction = train_fraction
+        self.in_memory = in_memory
+        #: decoded size of every split's readable images, in bytes (known after set-up)
+        self.decoded_bytes: int | None = None
         self.root = Path(root).expanduser()
         #: the folder the images come from, absolute: it keys the metrics' cached real-image statistics
         self.data_dir = self.root.resolve()
@@ -280,8 +296,20 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
             names = ", ".join(repr(self.class_names[i]) for i in empty)
             raise ValueError(f"training classes of {self.train_folder} without a readable image: {names} "
                              f"(the unreadable files are listed in {self.bad_files_list})")
-        self.warn_odd_sizes({path: checked.size(path) for files, _ in kept.values() for path in files}.items())
+        sizes = {path: checked.size(path) for files, _ in kept.values() for path in files}
+        self.warn_odd_sizes(sizes.items())
+        self.decoded_bytes = sum(width * height * self.channels for width, height in sizes.values())
         return kept
+
+    @property
+    def keeps_images_in_memory(self) -> bool:
+        """Whether decoded images stay in memory: ``in_memory`` when given, else the rule of ``None``
+        (no workers, and :attr:`decoded_bytes` within :attr:`in_memory_limit_mb`); needs the set-up."""
+        if self.in_memory is not None:
+            return self.in_memory
+        if self.decoded_bytes is None:
+            raise RuntimeError("keeps_images_in_memory is known after setup()")
+        return self.num_workers == 0 and self.decoded_bytes <= self.in_memory_limit_mb * 2**20
 
     def build_datasets(self) -> dict[str, Dataset]:
         """Find each split's files and labels, then build the training (augmented) and evaluation sets."""
@@ -291,5 +319,5 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
     def make_dataset(self, split: str, augment: bool) -> Dataset:
         """Items ``(image float32 (C, H, W) in [-1, 1], label int64)``; ``augment`` gives the random training transform."""
         files, labels = self._split_files[split]
-        return LabelledImages(files, labels, self.channels, self.transform(train=augment))
+        return LabelledImages(files, labels, self.channels, self.transform(train=augment), self.keeps_images_in_memory)
 

@@ -283,6 +283,11 @@ class ImageTransform:
         object.__setattr__(self, "pipeline", v2.Compose(steps))
 
     @property
+    def deterministic(self) -> bool:
+        """Whether the same image always gives the same tensor (no random crop, no flip)."""
+        return not self.train or (self.preprocess not in CROP_POLICIES and not self.flip)
+
+    @property
     def fixed_size(self) -> bool:
         """Whether every output is ``image_size`` x ``image_size`` (not so for ``scale_width`` and ``none``)."""
         return self.preprocess not in ("scale_width", "none")

@@ -133,6 +133,52 @@ def test_train_fraction_keeps_a_fixed_share_of_each_class_for_low_data_training(
         LabelledFolderDataModule(str(root), train_fraction=0)
 
 
+@pytest.mark.parametrize("options", [{}, {"flip": True, "preprocess": "resize_and_crop"}],
+                         ids=["deterministic", "random crop and flip"])
+def test_in_memory_gives_the_same_batches_and_opens_each_file_once(tmp_path, monkeypatch, options):
+    import datamodules.image_datasets as image_datasets
+
+    root = write_labelled(tmp_path, {"train": 6, "test": 2})
+    opened: list[Path] = []
+    real_open = image_datasets.open_image
+    monkeypatch.setattr(image_datasets, "open_image", lambda path, channels: opened.append(path) or real_open(path, channels))
+
+    def epochs(in_memory: bool) -> list[torch.Tensor]:
+        dm = LabelledFolderDataModule(str(root), image_size=16, batch_size=6, in_memory=in_memory, **options)
+        torch.manual_seed(0)
+        return [torch.cat([images for images, _ in dm.train_dataloader()]) for _ in range(3)]
+
+    decoded = epochs(False)
+    count = len(LabelledFolderDataModule(str(root), image_size=16).split_dataset("train"))
+    assert len(opened) == 3 * count
+    opened.clear()
+    kept = epochs(True)
+    assert len(opened) == count, "each file is decoded once, in the first epoch"
+    for a, b in zip(decoded, kept):
+        assert torch.equal(a, b), "the kept images give exactly the tensors the files give"
+
+
+def test_in_memory_by_default_when_no_workers_and_the_images_fit(tmp_path):
+    root = write_labelled(tmp_path, {"train": 6, "test": 2})
+    dm = LabelledFolderDataModule(str(root), image_size=16)
+    with pytest.raises(RuntimeError, match="after setup"):
+        dm.keeps_images_in_memory
+    dm.setup()
+    files = {path for split in ("train", "val", "test") for path in _files(dm, split)}
+    assert dm.decoded_bytes == sum(3 * Image.open(path).size[0] * Image.open(path).size[1] for path in files)
+    assert dm.keeps_images_in_memory and dm.split_dataset("train").side.transformed is not None
+    small = LabelledFolderDataModule(str(root), image_size=16)
+    small.in_memory_limit_mb = dm.decoded_bytes / 2**20 * 0.99  # just too small
+    small.setup()
+    assert not small.keeps_images_in_memory and small.split_dataset("train").side.transformed is None
+    workers = LabelledFolderDataModule(str(root), image_size=16, num_workers=1)
+    workers.setup()
+    assert not workers.keeps_images_in_memory
+    forced = LabelledFolderDataModule(str(root), image_size=16, num_workers=1, in_memory=True)
+    forced.setup()
+    assert forced.keeps_images_in_memory
+
+
 def test_grey_resize_and_crop_and_skipped_files(tmp_path):
     root = write_labelled(tmp_path, {"train": 4}, splits=False)
     (root / ".ipynb_checkpoints").mkdir()

@@ -135,3 +135,22 @@ def test_is_with_only_the_extras_weights_fails_before_training(fit, monkeypatch)
         fit("--model", "cgan", "--metrics", "fid,is", "--trainer.max_steps", "2")
     assert str(inception.fid_helper_path()) in str(info.value)
     assert not started
+
+
+def test_the_extractor_runs_folded_and_channels_last_with_torch_fidelitys_features(ours):
+    """for_inference folds every batch norm into its convolution and stores channels_last: only the
+    rounding changes (the features stay within 1e-4 of torch-fidelity's network as it ships)."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    from benchmarks.fid_time import cifar10_test_images
+
+    network = ours[0].inception
+    assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in network.modules())
+    assert network.Conv2d_1a_3x3.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not any(parameter.requires_grad for parameter in network.parameters())
+    shipped = FeatureExtractorInceptionV3(inception.NETWORK, ["2048"], feature_extractor_weights_path=str(
+        inception.torch_fidelity_weights_file(network.weights))).eval()
+    images = cifar10_test_images(8)[0]
+    with torch.inference_mode():
+        difference = (network(images)[0] - shipped(images)[0]).abs().max().item()
+    assert difference < 1e-4

@@ -288,8 +288,8 @@ def torch_fidelity_weights_file(weights: InceptionWeights) -> Path:
 def inception_feature_extractor(path: str | os.PathLike | None = None, download: bool = True,
                                 need_logits: bool = False) -> torch.nn.Module:
     """torch-fidelity's ``FeatureExtractorInceptionV3`` for uint8 input, returning ``(pool 2048, logits 1008)``
-    (``(pool,)`` for weights without logits). Attributes: ``weights`` (:class:`InceptionWeights`),
-    ``has_logits``, ``fingerprint`` (the weights' sha256) and ``description``."""
+    (``(pool,)`` for weights without logits), prepared by :func:`for_inference`. Attributes: ``weights``
+    (:class:`InceptionWeights`), ``has_logits``, ``fingerprint`` (the weights' sha256) and ``description``."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     weights = resolve_inception_weights(path, download, need_logits)
@@ -300,9 +300,28 @@ def inception_feature_extractor(path: str | os.PathLike | None = None, download:
         raise ValueError(f"{loadable} is not a plain state dict of Inception weights: {err}") from None
     features = ["2048", "logits_unbiased"] if weights.has_logits else ["2048"]
     extractor = FeatureExtractorInceptionV3(NETWORK, features, feature_extractor_weights_path=str(loadable))
+    extractor = for_inference(extractor)
     extractor.weights, extractor.has_logits = weights, weights.has_logits
     extractor.fingerprint, extractor.description = weights.sha256, weights.description
     return extractor
+
+
+def for_inference(extractor: torch.nn.Module) -> torch.nn.Module:
+    """The same network, faster: every batch norm folded into its convolution
+    (``torch.nn.utils.fusion.fuse_conv_bn_eval``; the BN becomes ``nn.Identity``) and the weights in
+    ``channels_last`` layout, which oneDNN's (and cuDNN's) convolutions run fastest. Eval mode, no gradients.
+
+    Only the float rounding changes: the 2048-d pool features move by under 1e-5 (tested to stay
+    within 1e-4), while the forward pass runs about 1.6x faster on the CPU (docs/metrics.md).
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    extractor.eval().requires_grad_(False)
+    for module in extractor.modules():
+        conv, bn = getattr(module, "conv", None), getattr(module, "bn", None)
+        if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+            module.conv, module.bn = fuse_conv_bn_eval(conv, bn).requires_grad_(False), torch.nn.Identity()
+    return extractor.to(memory_format=torch.channels_last)
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:
