@@ -39,7 +39,9 @@ from zoo.evaluate import evaluate
 from zoo.fit import main as fit_main
 
 
-def run(name: str, root: Path, minutes: float, num_samples: int, runs_dir: Path, extra: list[str]) -> dict:
+def run(name: str, root: Path, minutes: float, num_samples: int, runs_dir: Path, extra: list[str],
+        device: str = "cpu") -> dict:
+    """Train ``name`` for ``minutes`` (``zoo.fit``, its accelerator "auto") and score ``last.ckpt`` on ``device``."""
     seconds = max(1, round(minutes * 60))
     budget = ["--trainer.max_time", f"00:{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"]
     start = time.perf_counter()
@@ -49,7 +51,7 @@ def run(name: str, root: Path, minutes: float, num_samples: int, runs_dir: Path,
     train_seconds = time.perf_counter() - start
     run_dir = Path(cli.trainer.log_dir)
     scores = evaluate(ckpt=str(run_dir / "checkpoints" / "last.ckpt"), split="test", metrics=["fid", "kid"],
-                      num_samples=num_samples, batch_size=50, device="cpu")
+                      num_samples=num_samples, batch_size=50 if device == "cpu" else 500, device=device)
     grids = sorted((run_dir / "samples").glob("step_*.png"))
     return {
         "model": name, "steps": cli.trainer.global_step, "epochs": cli.trainer.current_epoch,

@@ -76,8 +76,18 @@ class PlainTrainer:
                                         optimizer_step=lambda optimizer, closure=None, model=None: optimizer.step())
 
 
-def plain_loop(module, loader, iterations: int, warmup: int, precision: str) -> list[float]:
-    """Per-iteration wall times of ``module.training_step`` driven by hand (see the module docstring)."""
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the GPU's queued work (a CPU does it as it goes): wall times then mean what they say."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def plain_loop(module, loader, iterations: int, warmup: int, precision: str, device: str = "cpu") -> list[float]:
+    """Per-iteration wall times of ``module.training_step`` driven by hand (see the module docstring),
+    the module and its batches on ``device``."""
+    from lightning.pytorch.utilities import move_data_to_device
+
+    module.to(device)
     optimizers = module.configure_optimizers()
     optimizers = optimizers[0] if isinstance(optimizers, tuple) else optimizers
     optimizers = [o["optimizer"] if isinstance(o, dict) else o for o in optimizers]
@@ -86,17 +96,20 @@ def plain_loop(module, loader, iterations: int, warmup: int, precision: str) -> 
     module.manual_backward = lambda loss, *args, **kwargs: loss.backward()
     module.log = module.log_dict = lambda *args, **kwargs: None
     module.train()
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16-mixed" else nullcontext()
+    autocast = (torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if precision == "bf16-mixed"
+                else nullcontext())
     starts: list[float] = []
     batches = iter(loader)
     batch_idx = 0
     while len(starts) < warmup + iterations + 1:
+        synchronize(device)
         starts.append(time.perf_counter())
         try:
             batch = next(batches)
         except StopIteration:
             batches = iter(loader)
             batch = next(batches)
+        batch = move_data_to_device(batch, device)
         step = trainer.global_step
         while trainer.global_step == step:  # one iteration = one step of the iteration optimizer
             module.on_train_batch_start(batch, batch_idx)  # the module counts its batches (n_critic, lazy R1)
@@ -104,7 +117,7 @@ def plain_loop(module, loader, iterations: int, warmup: int, precision: str) -> 
                 module.training_step(batch, batch_idx)
             batch_idx += 1
             if trainer.global_step == step:
-                batch = next(batches, None) or next(iter(loader))
+                batch = move_data_to_device(next(batches, None) or next(iter(loader)), device)
     times = [b - a for a, b in zip(starts, starts[1:])]
     return times[warmup:]
 
@@ -118,11 +131,12 @@ class IterationStarts(pl.Callback):
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         if trainer.global_step != self._step:
+            synchronize(module.device)
             self._step = trainer.global_step
             self.starts.append(time.perf_counter())
 
 
-def build(name: str, steps: int, precision: str | None) -> list[str]:
+def build(name: str, steps: int, precision: str | None, accelerator: str | None = None) -> list[str]:
     """The ``zoo.fit`` flags of a run of ``name`` for ``steps`` iterations (grids out of the way)."""
     import tempfile
 
@@ -132,35 +146,43 @@ def build(name: str, steps: int, precision: str | None) -> list[str]:
             "--trainer.callbacks+=benchmarks.overhead.IterationStarts"]
     if precision:
         args += ["--trainer.precision", precision]
+    if accelerator:
+        args += ["--trainer.accelerator", accelerator]
     return args
 
 
-def lightning_loop(name: str, iterations: int, warmup: int, precision: str | None) -> tuple[list[float], str]:
-    args = build(name, warmup + iterations + 1, precision)
+def lightning_loop(name: str, iterations: int, warmup: int, precision: str | None,
+                   accelerator: str | None = None) -> tuple[list[float], str]:
+    args = build(name, warmup + iterations + 1, precision, accelerator)
     cli = fit_main(args)
     timer = next(c for c in cli.trainer.callbacks if type(c).__name__ == "IterationStarts")
     times = [b - a for a, b in zip(timer.starts, timer.starts[1:])]
     return times[warmup:], str(cli.trainer.precision)
 
 
-def fresh_module_and_loader(name: str, precision: str | None):
+def fresh_module_and_loader(name: str, precision: str | None, accelerator: str | None = None):
     """The module and loader ``zoo.fit`` builds for ``name`` (no training: ``max_steps`` 0)."""
-    args = build(name, 0, precision)
+    args = build(name, 0, precision, accelerator)
     cli = fit_main(args + ["--trainer.max_steps", "0"])
     cli.datamodule.setup("fit")
     return cli.model, cli.datamodule.train_dataloader(), str(cli.trainer.precision)
 
 
-def measure(name: str, rounds: int, iterations: int, warmup: int, precision: str | None) -> dict:
+def measure(name: str, rounds: int, iterations: int, warmup: int, precision: str | None,
+            device: str | None = None) -> dict:
+    """Both loops' median ms per iteration and their ratio; ``device`` ``"cpu"`` / ``"cuda"``
+    (default: where ``zoo.fit`` puts the run)."""
     lightning_times: list[float] = []
     plain_times: list[float] = []
     used = precision
+    accelerator = {"cuda": "gpu", "cpu": "cpu", None: None}[device]
     for _ in range(rounds):
-        times, used = lightning_loop(name, iterations, warmup, precision)
+        times, used = lightning_loop(name, iterations, warmup, precision, accelerator)
         lightning_times += times
         pl.seed_everything(0, verbose=False)
-        module, loader, used = fresh_module_and_loader(name, precision)
-        plain_times += plain_loop(module, loader, iterations, warmup, used)
+        module, loader, used = fresh_module_and_loader(name, precision, accelerator)
+        target = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        plain_times += plain_loop(module, loader, iterations, warmup, used, target)
     lightning_ms = 1000 * statistics.median(lightning_times)
     plain_ms = 1000 * statistics.median(plain_times)
     return {"model": name, "lightning_ms": round(lightning_ms, 2), "plain_ms": round(plain_ms, 2),

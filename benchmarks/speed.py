@@ -33,6 +33,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import zoo
+from benchmarks.overhead import synchronize
 from benchmarks.peak import peak_gflops
 from zoo.fit import main as fit_main
 
@@ -69,15 +70,28 @@ class IterationCost(pl.Callback):
         self.seen = 0
         self.seconds: list[float] = []
         self.flops: list[int] = []
+        self.device = "cpu"
+        self.peak_memory_mb: float | None = None  # torch.cuda.max_memory_allocated, on a GPU
         self._counter: FlopCounterMode | None = None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.device = str(pl_module.device)
+        if pl_module.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(pl_module.device)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if pl_module.device.type == "cuda":
+            self.peak_memory_mb = torch.cuda.max_memory_allocated(pl_module.device) / 2**20
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self.seen >= self.warmup + self.timed:
             self._counter = flop_counter()
             self._counter.__enter__()
+        synchronize(pl_module.device)
         self._start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        synchronize(pl_module.device)
         seconds = time.perf_counter() - self._start
         self.seen += 1
         if self._counter is not None:
@@ -91,7 +105,7 @@ class IterationCost(pl.Callback):
 
 def measure(name: str, steps: int = 20, warmup: int = 5, count: int = 4, precision: str | None = None,
             data: str | None = None, batch_size: int | None = None, extra: list[str] | None = None,
-            peaks: dict[str, dict[str, float]] | None = None) -> dict:
+            peaks: dict[str, dict[str, float]] | None = None, accelerator: str | None = None) -> dict:
     """One model's figures (the module docstring); ``peaks`` caches :func:`~benchmarks.peak.peak_gflops` per dtype."""
     batches = warmup + steps + count
     args = ["--model", name, "--runs_dir", tempfile.mkdtemp(prefix="speed_"), "--seed_everything", "0",
@@ -106,23 +120,26 @@ def measure(name: str, steps: int = 20, warmup: int = 5, count: int = 4, precisi
         args += ["--data.batch_size", str(batch_size)]
     if precision:
         args += ["--trainer.precision", precision]
+    if accelerator:
+        args += ["--trainer.accelerator", accelerator]
     cli = fit_main(args + list(extra or []))
     cost = next(c for c in cli.trainer.callbacks if type(c).__name__ == "IterationCost")  # __main__ or not
     used = str(cli.trainer.precision)
     dtype = "bfloat16" if used.startswith("bf16") else "float32"
     peaks = {} if peaks is None else peaks
     if dtype not in peaks:
-        peaks[dtype] = peak_gflops(getattr(torch, dtype), device="cuda" if cli.model.device.type == "cuda" else "cpu")
+        peaks[dtype] = peak_gflops(getattr(torch, dtype), device=cost.device)
     ms = 1000 * statistics.median(cost.seconds)
     gflop = statistics.fmean(cost.flops) / 1e9
     achieved = gflop / (ms / 1000)
     return {
         "model": name, "data": type(cli.datamodule).__name__, "batch_size": cli.datamodule.batch_size,
         "image_shape": list(getattr(cli.datamodule, "image_shape", ()) or ()), "timed_batches": len(cost.seconds),
-        "ms_per_batch": round(ms, 1), "gflop_per_batch": round(gflop, 3), "gflops_per_second": round(achieved, 1),
+        "ms_per_batch": round(ms, 1), "images_per_second": round(cli.datamodule.batch_size / (ms / 1000), 1),
+        "gflop_per_batch": round(gflop, 3), "gflops_per_second": round(achieved, 1),
         "peak_gflops_per_second": peaks[dtype]["peak"], "fraction_of_peak": round(achieved / peaks[dtype]["peak"], 3),
-        "precision": used, "threads": torch.get_num_threads(), "device": str(cli.model.device),
-    }
+        "precision": used, "threads": torch.get_num_threads(), "device": cost.device,
+    } | ({} if cost.peak_memory_mb is None else {"peak_memory_mb": round(cost.peak_memory_mb, 1)})
 
 
 def markdown(results: list[dict]) -> str:

@@ -1,9 +1,11 @@
-"""benchmarks.speed's FLOP count and benchmarks.peak: the figures behind "fraction of peak"."""
+"""benchmarks.speed's FLOP count, benchmarks.peak and benchmarks.gpu: the figures behind "fraction of peak"."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+
+import zoo
 
 from benchmarks.peak import convolution_gflops, matmul_gflops
 from benchmarks.speed import flop_counter, markdown
@@ -35,3 +37,19 @@ def test_the_table_has_a_row_per_model():
     table = markdown([row, row | {"model": "cgan"}]).splitlines()
     assert len(table) == 4 and table[2].startswith("| dcgan | DigitsDataModule 32x32, 64 | 100.0 |")
     assert table[2].endswith("| 25.0% |")
+
+
+def test_the_gpu_benchmark_runs_its_code_path_on_the_cpu(tmp_path):
+    """`python -m benchmarks.gpu --device cpu --budget-seconds 5`: every section measures at least once."""
+    from benchmarks.gpu import SETTINGS, main
+
+    report = main(["--device", "cpu", "--budget-seconds", "5", "--out", str(tmp_path)])
+    measured = [r for r in report["throughput"] if "ms_per_batch" in r]
+    assert measured and measured[0]["setting"] == "float32" and measured[0]["images_per_second"] > 0
+    assert 0 < measured[0]["fraction_of_peak"] < 1.5
+    assert {r["setting"] for r in report["throughput"]} == set(SETTINGS)  # the rest recorded as skipped
+    assert len(report["throughput"]) == len(SETTINGS) * len(zoo.list_models())
+    assert report["overhead"][0]["ratio"] > 0 and "skipped" in report["cifar10"]
+    assert report["environment"]["device"] == "cpu" and report["environment"]["torch"] == torch.__version__
+    table = (tmp_path / "gpu.md").read_text()
+    assert "| acgan | float32 |" in table and "Lightning ms" in table

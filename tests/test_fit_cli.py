@@ -221,13 +221,20 @@ def test_unset_precision_is_bf16_mixed_only_on_a_cpu_with_native_bf16(fit, tmp_p
     assert saved["trainer"]["precision"] == expected
 
 
-def test_default_precision_keeps_float32_on_gpus(monkeypatch):
+def test_default_precision_is_bf16_where_the_hardware_has_it(monkeypatch):
     monkeypatch.setattr(zoo.precision, "cpu_has_native_bf16", lambda: True)
-    assert zoo.fit.default_precision("gpu") == "32-true"
-    assert zoo.fit.default_precision("cpu") == "bf16-mixed"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert zoo.fit.default_precision("gpu") == "32-true" and zoo.fit.default_precision("cpu") == "bf16-mixed"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert zoo.fit.default_precision("auto") == "32-true"
-    assert zoo.fit.default_precision("cpu") == "bf16-mixed"
+    for capability, expected in (((7, 5), "32-true"), ((8, 0), "bf16-mixed"), ((9, 0), "bf16-mixed")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, c=capability: c)
+        assert zoo.fit.default_precision("auto") == zoo.fit.default_precision("gpu") == expected, capability
+        assert zoo.fit.default_precision("cpu") == "bf16-mixed"
+    precision, why = zoo.precision.explain_default_precision("gpu")
+    assert precision == "bf16-mixed" and "compute capability 9.0" in why
+    monkeypatch.setattr(zoo.precision, "cpu_has_native_bf16", lambda: False)
+    assert zoo.precision.explain_default_precision("cpu") == ("32-true", "the CPU has no native bfloat16 (it would "
+                                                                         "be emulated, and slower)")
 
 
 def test_logger_names_and_class_names_select_the_same_logger(capsys):

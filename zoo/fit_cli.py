@@ -35,7 +35,7 @@ from zoo.checkpoint_io import AtomicCheckpointIO, CheckpointWriteError
 from zoo.fit_setup import DATA_LINKS, Selection, UsageError, data_links, select, typed_defaults, yield_run_limits
 from zoo.help_cache import HELP_FLAGS, store_help
 from zoo.models.base import DivergenceError, GANModule
-from zoo.precision import cpu_has_native_bf16, default_precision
+from zoo.precision import cpu_has_native_bf16, default_precision, explain_default_precision
 from zoo.registry import MODELS
 from zoo.resume import check_resumable, find_last_checkpoint
 from zoo.strategies import GANDDPStrategy
@@ -154,11 +154,14 @@ class ZooCLI(LightningCLI):
         trainer = self.config.get("trainer")
         if trainer is None:
             return
+        precision_line = None
         if trainer.get("precision") is None:
             accelerator = trainer.get("accelerator", "auto")
-            trainer["precision"] = default_precision(accelerator if isinstance(accelerator, str) else "auto")
+            trainer["precision"], why = explain_default_precision(accelerator if isinstance(accelerator, str) else "auto")
+            if trainer["precision"] != "32-true":
+                precision_line = f"precision {trainer['precision']}: {why} (--trainer.precision 32-true for float32)"
         typed = {"model": self.typed, "data": self.typed_data, "trainer": self.typed_trainer}
-        for message in (self.selection.recipe_line(typed), self.limits_line):
+        for message in (self.selection.recipe_line(typed), self.limits_line, precision_line):
             if message:
                 rank_zero_info(message)
 
