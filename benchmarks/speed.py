@@ -4,6 +4,7 @@
     python -m benchmarks.speed --models all --markdown          # every registered model, the docs' table
     python -m benchmarks.speed --model dcgan --precision 32-true --batch-size 128
     python -m benchmarks.speed --model dcgan --data ../shared/data/cifar10 -- --data.image_size 32
+    python -m benchmarks.speed --model dcgan --adam-steps 50       # one Adam step: default / foreach / fused
 
 Each model runs as ``python -m zoo.fit --model NAME`` runs it (its registry recipe, its
 embedded data unless ``--data`` is given, ``--precision`` or ``zoo.fit``'s choice on this
@@ -142,6 +143,26 @@ def measure(name: str, steps: int = 20, warmup: int = 5, count: int = 4, precisi
     } | ({} if cost.peak_memory_mb is None else {"peak_memory_mb": round(cost.peak_memory_mb, 1)})
 
 
+def adam_step_ms(name: str, steps: int = 50, warmup: int = 5) -> dict:
+    """Milliseconds of one Adam step over all of ``name``'s parameters (built for the embedded digits),
+    in torch's three implementations: the default per-tensor loop, ``foreach`` and ``fused``."""
+    model = zoo.create_model(name, image_shape=(1, 32, 32))
+    parameters = list(model.parameters())
+    for parameter in parameters:
+        parameter.grad = torch.randn_like(parameter)
+    result = {"model": name, "parameters": sum(p.numel() for p in parameters), "tensors": len(parameters),
+              "threads": torch.get_num_threads()}
+    for implementation, options in (("default", {}), ("foreach", {"foreach": True}), ("fused", {"fused": True})):
+        optimizer = torch.optim.Adam(parameters, lr=1e-4, **options)
+        for _ in range(warmup):
+            optimizer.step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            optimizer.step()
+        result[f"{implementation}_ms"] = round(1000 * (time.perf_counter() - start) / steps, 2)
+    return result
+
+
 def markdown(results: list[dict]) -> str:
     """The docs' table: one row per model."""
     lines = ["| model | data, batch | ms / batch | GFLOP / batch | GFLOP/s | peak GFLOP/s | fraction of peak |",
@@ -165,6 +186,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--count", type=int, default=4, help="batches whose FLOPs are counted (after the timed ones)")
     parser.add_argument("--precision", default=None, help="Trainer precision (default: zoo.fit's choice here)")
     parser.add_argument("--markdown", action="store_true", help="print the table of all models at the end")
+    parser.add_argument("--adam-steps", type=int, default=0, metavar="N",
+                        help="instead: time N Adam steps over each model's parameters, default / foreach / fused")
     parser.add_argument("extra", nargs="*", help="zoo.fit flags after --, applied to every model")
     args = parser.parse_args(argv)
     if args.model and args.models:
@@ -174,6 +197,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     unknown = sorted(set(models) - set(zoo.list_models()))
     if unknown:
         parser.error(f"unknown model {unknown[0]!r}; valid choices: {', '.join(zoo.list_models())}, all")
+    if args.adam_steps:
+        results = [adam_step_ms(name, args.adam_steps) for name in models]
+        for result in results:
+            print(json.dumps(result))
+        return results
     results, peaks = [], {}
     for name in models:
         results.append(measure(name, args.steps, args.warmup, args.count, args.precision, args.data,
