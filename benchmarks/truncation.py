@@ -71,7 +71,7 @@ def judge_and_real(model, ckpt: str | None, real_count: int = 5000) -> tuple[nn.
 
         trained_on = torch.load(ckpt, map_location="cpu", weights_only=True).get("zoo", {}).get("data", {})
         spec = trained_on.get("name") or "digits"
-        if judge_for(spec, "train") == "cifar10":
+        if judge_for(spec, "train", trained_on.get("init_args")) == "cifar10":
             from zoo.metrics.cifar10 import load_cifar10_classifier
 
             dataset, _, _ = real_dataset(spec, "train", trained_on.get("init_args"), 3)

@@ -68,14 +68,19 @@ def real_dataset(spec: str, split: str, data_kwargs: dict[str, Any] | None = Non
     return dataset, key, {"data": name, "split": split, "count": len(dataset)}
 
 
-def judge_for(spec: str, split: str) -> str:
+def judge_for(spec: str, split: str, data_kwargs: dict[str, Any] | None = None) -> str:
     """``cifar10`` when the real images ``spec`` are CIFAR-10 (the data set, or a folder of its class folders),
-    else ``digits``: the classifier behind the domain metrics (:mod:`zoo.metrics.cifar10`)."""
+    else ``digits``: the classifier behind the domain metrics (:mod:`zoo.metrics.cifar10`). A folder DataModule
+    named by its registry name (``labelled_folder``, as a checkpoint records it) is judged by its ``root``
+    in ``data_kwargs``."""
     from zoo.metrics.cifar10 import is_cifar10
 
     path = Path(spec)
+    root = (data_kwargs or {}).get("root")
+    if not path.is_dir() and root is not None and Path(root).expanduser().is_dir():
+        path = Path(root).expanduser()
     if path.is_dir():
-        folder = path / split if (path / split).is_dir() else path
+        folder = next((f for f in (path / split, path / "train") if f.is_dir()), path)  # the class folders
         names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         return "cifar10" if is_cifar10(None, names) else "digits"
     return "cifar10" if is_cifar10(spec.partition(":")[0], None) else "digits"
@@ -125,13 +130,14 @@ def evaluate(
     names = check_metric_names(metrics)
     start = time.perf_counter()
     if ckpt is not None:
-        dataset, key, real_info, sample, spec = checkpoint_sampler(ckpt, real, data, split, device)
+        dataset, key, real_info, sample, judge = checkpoint_sampler(ckpt, real, data, split, device)
         count, fake_info = num_samples, {"checkpoint": str(ckpt)}
     else:
         if real is None and data is None:
             raise EvaluationError("--fake needs --real (a folder or a data set name[:split])")
         spec = real or data
         dataset, key, real_info = real_dataset(spec, split)
+        judge = judge_for(spec, split)
         channels = dataset[0][0].shape[0]
         sample, count = folder_sampler(Path(fake), channels)
         fake_info = {"folder": str(fake), "count": count}
@@ -139,7 +145,7 @@ def evaluate(
             fake_info["skipped"] = sample.skipped  # unreadable files left out (one warning names them)
     evaluator = FidelityEvaluator(names, inception_weights, True, batch_size, kid_subset_size=kid_subset_size,
                                   kid_subsets=kid_subsets, isc_splits=isc_splits, device=device, progress=True,
-                                  judge=judge_for(spec, split))
+                                  judge=judge)
     real_stats = evaluator.real_statistics(dataset, key)
     real_info["cache"] = {"path": str(evaluator.last_cache_path), "hit": evaluator.last_cache_hit}
     with torch.random.fork_rng():
@@ -156,7 +162,7 @@ def evaluate(
 
 def checkpoint_sampler(ckpt: str, real: str | None, data: str | None, split: str, device: str | None):
     """The real images to compare with (``real``, ``data``, else the data set the checkpoint records) and the
-    model's ``sample_for_metrics``: ``(dataset, cache key, real info, sampler, the real data's spec)``."""
+    model's ``sample_for_metrics``: ``(dataset, cache key, real info, sampler, the judge's name)`` (:func:`judge_for`)."""
     import zoo
 
     model = zoo.load(ckpt, map_location=device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -173,7 +179,7 @@ def checkpoint_sampler(ckpt: str, real: str | None, data: str | None, split: str
     kwargs = trained_on.get("init_args") if spec.partition(":")[0] == trained_on.get("name") else None
     channels = model.hparams.image_shape[0] if "image_shape" in model.hparams else 3
     dataset, key, real_info = real_dataset(spec, split, kwargs, channels)
-    return dataset, key, real_info, model.sample_for_metrics, spec
+    return dataset, key, real_info, model.sample_for_metrics, judge_for(spec, split, kwargs)
 
 
 def format_table(result: dict[str, Any]) -> str:
