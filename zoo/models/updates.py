@@ -157,9 +157,12 @@ class UpdateMechanics:
         parameters = list(parameters)
         if hp.get("loss") == "wgan":
             return torch.optim.RMSprop(parameters, lr=lr)
-        trainer = getattr(self, "_trainer", None)
+        try:
+            precision = str(getattr(self.trainer, "precision", ""))
+        except RuntimeError:  # a module not attached to a Trainer
+            precision = ""
         # Lightning's mixed-precision plugins refuse to clip a fused optimizer's gradients (it would unscale inside)
-        refused = bool(hp.get("gradient_clip_val")) and trainer is not None and "mixed" in str(trainer.precision)
+        refused = bool(hp.get("gradient_clip_val")) and "mixed" in precision
         adam.setdefault("fused", not refused and fused_adam_applies(parameters))
         return torch.optim.Adam(parameters, lr=lr, betas=tuple(hp.betas), **adam)
 
