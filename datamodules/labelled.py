@@ -150,8 +150,7 @@ class LabelledFolderDataModule(Preprocessing, VerifiedFiles, AugmentedSplits, Im
             val and test are untouched.
         in_memory: Keep every image in memory once decoded (uint8, width x height x channels bytes
             each, before the random crop / flip): the first epoch decodes the files, later epochs
-            only transform (CIFAR-10's 60,000 32x32 RGB JPEGs take 184 MB, and a batch of 64 costs
-            a fraction of decoding it: docs/data.md). ``None`` (the default): on when ``num_workers``
+            only transform (the memory and the time saved are measured in docs/data.md). ``None`` (the default): on when ``num_workers``
             is 0 and every split's readable images would take at most :attr:`in_memory_limit_mb`
             decoded (their sizes are known from the set-up check, no file is decoded for it);
             ``True`` / ``False`` force it.

@@ -41,10 +41,8 @@ def fused_adam_applies(parameters: list) -> bool:
     """Whether torch's fused Adam kernel can take ``parameters`` (floating point, on a CPU or CUDA device).
 
     One fused kernel updates every tensor where the default implementation loops over them in
-    Python: on the CPU an Adam step of DCGAN's 1.7M parameters (G and D) took 2.0 ms fused against
-    16.9 ms (docs/benchmarks.md); the update is the same algorithm (Kingma & Ba), rounded differently.
-    Not when ``gradient_clip_val`` is set under a ``*-mixed`` precision, where Lightning refuses to
-    clip a fused optimizer's gradients.
+    Python (measured in docs/benchmarks.md); the update is the same algorithm (Kingma & Ba), rounded
+    differently.
     """
     parameters = [p for group in parameters for p in (group["params"] if isinstance(group, dict) else [group])]
     return bool(parameters) and all(p.dtype.is_floating_point and p.device.type in ("cpu", "cuda") for p in parameters)
